@@ -1,0 +1,37 @@
+"""keras_transfer: every transfer-learning strategy as ordinary Keras 3 usage.
+
+>>> import keras_transfer as kt
+>>> model = kt.build_classifier("vgg16", 2, weights=None, input_shape=(32, 32, 3))
+>>> list(kt.layer_groups(model))[-2:]
+['block5', 'head']
+"""
+
+from keras_transfer._backend import check_backend as _check_backend
+
+_check_backend()
+
+from keras_transfer import backbones  # noqa: E402
+from keras_transfer import callbacks  # noqa: E402
+from keras_transfer import data  # noqa: E402
+from keras_transfer import export  # noqa: E402
+from keras_transfer import layers  # noqa: E402
+from keras_transfer import models  # noqa: E402
+from keras_transfer.feature_extraction import build_classifier  # noqa: E402
+from keras_transfer.groups import describe_groups  # noqa: E402
+from keras_transfer.groups import layer_groups  # noqa: E402
+from keras_transfer.groups import set_trainable  # noqa: E402
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "backbones",
+    "build_classifier",
+    "callbacks",
+    "data",
+    "describe_groups",
+    "export",
+    "layer_groups",
+    "layers",
+    "models",
+    "set_trainable",
+]

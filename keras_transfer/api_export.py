@@ -1,0 +1,27 @@
+"""The one place public names are declared.
+
+`@keras_transfer_export("keras_transfer.layers.GradientReversal")` records the
+public path of a symbol and, for classes, registers it for Keras serialization
+under the `keras_transfer` package, so `keras.models.load_model` needs no
+`custom_objects`.
+"""
+
+import inspect
+
+import keras
+
+PUBLIC_API = {}
+
+
+def keras_transfer_export(path):
+    """Declares `path` as the public name of the decorated symbol."""
+    paths = [path] if isinstance(path, str) else list(path)
+
+    def decorator(symbol):
+        for p in paths:
+            PUBLIC_API[p] = symbol
+        if inspect.isclass(symbol) and hasattr(symbol, "get_config"):
+            keras.saving.register_keras_serializable(package="keras_transfer")(symbol)
+        return symbol
+
+    return decorator

@@ -1,0 +1,3 @@
+"""Public Keras callbacks of keras_transfer."""
+
+__all__ = []

@@ -1,0 +1,6 @@
+"""Public Keras layers of keras_transfer (all registered for serialization)."""
+
+from keras_transfer.backbones.freezable_dropout import FreezableDropout
+from keras_transfer.backbones.image_preprocessing import ImagePreprocessing
+
+__all__ = ["FreezableDropout", "ImagePreprocessing"]
