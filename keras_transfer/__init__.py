@@ -18,6 +18,7 @@ from keras_transfer import fine_tuning  # noqa: E402
 from keras_transfer import layers  # noqa: E402
 from keras_transfer import models  # noqa: E402
 from keras_transfer import optimizers  # noqa: E402
+from keras_transfer import utils  # noqa: E402
 from keras_transfer.feature_extraction import build_classifier  # noqa: E402
 from keras_transfer.fine_tuning import fine_tune  # noqa: E402
 from keras_transfer.fine_tuning import lr_find  # noqa: E402
@@ -42,4 +43,5 @@ __all__ = [
     "models",
     "optimizers",
     "set_trainable",
+    "utils",
 ]
