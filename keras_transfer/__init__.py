@@ -17,6 +17,7 @@ from keras_transfer import export  # noqa: E402
 from keras_transfer import layers  # noqa: E402
 from keras_transfer import models  # noqa: E402
 from keras_transfer.feature_extraction import build_classifier  # noqa: E402
+from keras_transfer.feature_extraction import fit_classifier  # noqa: E402
 from keras_transfer.groups import describe_groups  # noqa: E402
 from keras_transfer.groups import layer_groups  # noqa: E402
 from keras_transfer.groups import set_trainable  # noqa: E402
@@ -30,6 +31,7 @@ __all__ = [
     "data",
     "describe_groups",
     "export",
+    "fit_classifier",
     "layer_groups",
     "layers",
     "models",
