@@ -278,7 +278,7 @@ def _check_arrays(images, labels, num_classes):
             if not np.isfinite(chunk).all():
                 bad = start + int(np.argmin(np.isfinite(chunk).all(axis=1)))
                 raise _checks.invalid("source", "finite pixel values", f"NaN or Inf in image {bad}")
-        if images.size and float(images.max()) <= 1.0 and float(images.min()) >= 0.0:
+        if images.size and 0.0 < float(images.max()) <= 1.0 and float(images.min()) >= 0.0:
             warnings.warn(
                 "The images are floats in [0, 1]; keras_transfer models (build_classifier) expect raw "
                 "pixel values in [0, 255] and preprocess inside. Multiply by 255 if these are scaled.",

@@ -173,6 +173,8 @@ def _plan(model, train, validation, batch_size, max_cache_memory, cache_dir):
 def _plain_fit(model, x, y, fit_kwargs, reason, announce):
     if announce:
         print(f"keras_transfer.fit_classifier: training end to end, features not cached: {reason}.")
+    if isinstance(x, tf.data.Dataset):
+        fit_kwargs = dict(fit_kwargs, shuffle=False)  # ignored for datasets; avoids Keras's warning
     history = model.fit(x, y, **fit_kwargs)
     history.feature_cache = {"mode": "off", "reason": reason, "extraction_seconds": 0.0, "examples": None}
     return history
