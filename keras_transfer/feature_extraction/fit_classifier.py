@@ -243,6 +243,13 @@ def _acts_on_batches(callbacks):
     )
 
 
+def _distributed(model):
+    # Keras 3.15's multi-step train function fails under MirroredStrategy
+    # ("You must feed a value for placeholder tensor"): one step per call there.
+    strategy = model.distribute_strategy
+    return strategy.num_replicas_in_sync > 1 or "Default" not in type(strategy).__name__
+
+
 def _compiled_head(model, batch_callbacks):
     """`model.head`, compiled like `model`, sharing its optimizer."""
     with model.distribute_strategy.scope():
@@ -259,7 +266,9 @@ def _compiled_head(model, batch_callbacks):
         weighted_metrics=keras.tree.map_structure(_clone_metric, weighted) if weighted is not None else None,
         run_eagerly=model.run_eagerly,
         steps_per_execution=(
-            HEAD_STEPS_PER_EXECUTION if model.steps_per_execution == 1 and not batch_callbacks else model.steps_per_execution
+            HEAD_STEPS_PER_EXECUTION
+            if model.steps_per_execution == 1 and not batch_callbacks and not _distributed(model)
+            else model.steps_per_execution
         ),
         jit_compile=model.jit_compile,
     )

@@ -40,19 +40,23 @@ class Counter(keras.layers.Layer):
         return x
 
 
-def tiny(extra=None):
-    """A small functional backbone with a counter (and optional extra layers)."""
+def tiny(extra=None, counter=True, freeze=True):
+    """`build_classifier` over a small functional backbone, with an image counter."""
     keras.utils.set_random_seed(7)
     inputs = keras.Input((32, 32, 3))
-    counter = Counter(name="counter")
-    x = counter(inputs)
+    counter = Counter(name="counter") if counter else None
+    x = counter(inputs) if counter else inputs
     for layer in extra or []:
         x = layer(x)
     x = keras.layers.Conv2D(8, 3, strides=4, activation="relu", name="conv")(x)
     backbone = keras.Model(inputs, x, name="tiny")
-    model = kt.build_classifier(backbone, 3, input_shape=(32, 32, 3))
+    model = kt.build_classifier(backbone, 3, input_shape=(32, 32, 3), freeze=freeze)
     model.compile("adam", "sparse_categorical_crossentropy", metrics=["accuracy"])
     return model, counter
+
+
+def small(**kwargs):
+    return tiny(counter=False, **kwargs)[0]
 
 
 def plain_and_cached(build, fit_args, **cached_kwargs):
@@ -92,24 +96,24 @@ class TestCachedFit(TestCase):
         ordered = kt.data.image_dataset(X, Y, batch_size=16, shuffle=False)
         val = kt.data.image_dataset(X_VAL, Y_VAL, batch_size=16, shuffle=False)
         fit_args = dict(args=(ordered,), kwargs=dict(epochs=2, validation_data=val, shuffle=False, verbose=0))
-        _, expected, _, history = plain_and_cached(vgg, fit_args)
+        _, expected, _, history = plain_and_cached(small, fit_args)
         assert history.feature_cache["mode"] == "memory"
         assert history.params["steps"] == 3
         for key in expected.history:
             self.assertAllClose(history.history[key], expected.history[key], atol=1e-5, rtol=1e-5)
         shuffled = kt.data.image_dataset(X, Y, batch_size=16, seed=0)
-        history = kt.fit_classifier(vgg(), shuffled, epochs=1, verbose=0)
+        history = kt.fit_classifier(small(), shuffled, epochs=1, verbose=0)
         assert history.feature_cache["mode"] == "memory" and history.params["steps"] == 3
 
     def test_disk_cache_when_memory_is_short(self):
         directory = os.path.dirname(self.tmp_path_str("x"))
         fit_args = dict(args=(X, Y), kwargs=dict(epochs=2, batch_size=8, shuffle=False, validation_data=(X_VAL, Y_VAL), verbose=0))
-        _, expected, cached, history = plain_and_cached(vgg, fit_args, max_cache_memory=0, cache_dir=directory)
+        _, expected, cached, history = plain_and_cached(small, fit_args, max_cache_memory=0, cache_dir=directory)
         assert history.feature_cache["mode"] == "disk"
         for key in expected.history:
             self.assertAllClose(history.history[key], expected.history[key], atol=1e-5, rtol=1e-5)
         assert os.listdir(directory) == [], "the cache files are removed"
-        shuffled = kt.fit_classifier(vgg(), X, Y, epochs=2, batch_size=8, max_cache_memory=0, verbose=0)
+        shuffled = kt.fit_classifier(small(), X, Y, epochs=2, batch_size=8, max_cache_memory=0, verbose=0)
         assert shuffled.feature_cache["mode"] == "disk" and shuffled.params["steps"] == 5
 
     def test_no_room_anywhere(self, monkeypatch):
@@ -118,8 +122,8 @@ class TestCachedFit(TestCase):
         with pytest.raises(MemoryError, match=r"about 1\.0 GiB.*max_cache_memory=0.*free disk space.*cache_dir="):
             feature_cache.plan_storage(1 << 30, max_memory=0, cache_dir=None)
         with pytest.raises(MemoryError, match="cache_features=False"):
-            kt.fit_classifier(vgg(), X, Y, cache_features=True, max_cache_memory=0, verbose=0)
-        history = kt.fit_classifier(vgg(), X, Y, max_cache_memory=0, verbose=0)
+            kt.fit_classifier(small(), X, Y, cache_features=True, max_cache_memory=0, verbose=0)
+        history = kt.fit_classifier(small(), X, Y, max_cache_memory=0, verbose=0)
         assert history.feature_cache["mode"] == "off" and "free disk space" in history.feature_cache["reason"]
 
     def test_callbacks_see_the_full_model(self):
@@ -132,7 +136,7 @@ class TestCachedFit(TestCase):
                 if epoch == 1:
                     self.model.stop_training = True
 
-        model = vgg()
+        model = small()
         history = kt.fit_classifier(
             model, X, Y, epochs=5, batch_size=8, validation_data=(X_VAL, Y_VAL), verbose=0,
             callbacks=[keras.callbacks.ModelCheckpoint(path), Probe()],
@@ -145,20 +149,20 @@ class TestCachedFit(TestCase):
         self.assertAllClose(revived.predict(X_VAL, verbose=0), model.predict(X_VAL, verbose=0), atol=1e-5)
 
     def test_early_stopping_restores_best_weights(self):
-        model = vgg()
+        model = small()
         stop = keras.callbacks.EarlyStopping(monitor="loss", patience=0, mode="max", restore_best_weights=True)
         history = kt.fit_classifier(model, X, Y, epochs=4, batch_size=8, verbose=0, callbacks=[stop])
         assert len(history.history["loss"]) == 2 and stop.stopped_epoch == 1
 
     def test_saved_model_round_trip_after_cached_fit(self):
-        model = vgg()
+        model = small()
         kt.fit_classifier(model, X, Y, epochs=1, batch_size=8, verbose=0)
         self.run_model_saving_test(model, X_VAL, atol=1e-5)
 
     def test_jit_compile_head(self):
-        model = vgg()
+        model = small()
         model.compile("adam", "sparse_categorical_crossentropy", metrics=["accuracy"], jit_compile=True)
-        reference = vgg()
+        reference = small()
         keras.utils.set_random_seed(3)
         history = kt.fit_classifier(model, X, Y, epochs=2, batch_size=8, verbose=0)
         keras.utils.set_random_seed(3)
@@ -171,7 +175,7 @@ class TestRefusals(TestCase):
     @pytest.mark.parametrize(
         "case, pattern",
         [
-            ("unfrozen", r"part of the backbone trains \(.*block1_conv1"),
+            ("unfrozen", r"part of the backbone trains \(conv/kernel"),
             ("augmentation", r"training pipeline draws random numbers \(.*Random"),
             ("dropout_in_model", r"random in training \(dropout"),
             ("not_a_transfer_classifier", r"not a keras_transfer.models.TransferClassifier"),
@@ -181,13 +185,13 @@ class TestRefusals(TestCase):
     def test_auto_falls_back_and_true_refuses(self, case, pattern, capsys):
         def make():
             if case == "unfrozen":
-                return vgg(freeze=False), X
+                return small(freeze=False), X
             if case == "augmentation":
-                return vgg(), kt.data.image_dataset(X, Y, batch_size=8, augmentation=keras.layers.RandomRotation(0.1))
+                return small(), kt.data.image_dataset(X, Y, batch_size=8, augmentation=keras.layers.RandomRotation(0.1))
             if case == "dropout_in_model":
                 return tiny([keras.layers.Dropout(0.5, name="dropout")])[0], X
             if case == "generator":
-                return vgg(), keras.utils.PyDataset.__new__(_Batches)
+                return small(), keras.utils.PyDataset.__new__(_Batches)
             model = keras.Sequential([keras.Input((32, 32, 3)), keras.layers.Flatten(), keras.layers.Dense(3, activation="softmax")])
             model.compile("adam", "sparse_categorical_crossentropy")
             return model, X
@@ -226,7 +230,7 @@ class TestRefusals(TestCase):
         arguments = dict(x=X, y=Y, verbose=0)
         arguments.update(kwargs)
         with pytest.raises(error, match=pattern):
-            kt.fit_classifier(vgg(), **arguments)
+            kt.fit_classifier(small(), **arguments)
 
     def test_uncompiled_model(self):
         model = kt.build_classifier("vgg16", 3, weights=None, input_shape=(32, 32, 3))
@@ -252,7 +256,9 @@ class TestMixedPrecision(TestCase):
         keras.config.set_dtype_policy(policy)
         model = vgg()
         assert model.backbone.get_layer("block1_conv1").compute_dtype == policy.split("_")[1]
-        history = kt.fit_classifier(model, X, Y, epochs=2, batch_size=8, validation_data=(X_VAL, Y_VAL), cache_features=cache, verbose=0)
+        history = kt.fit_classifier(
+            model, X[:16], Y[:16], epochs=2, batch_size=8, validation_data=(X_VAL, Y_VAL), cache_features=cache, verbose=0
+        )
         assert history.feature_cache["mode"] == ("memory" if cache else "off")
         for values in history.history.values():
             assert np.isfinite(values).all()
