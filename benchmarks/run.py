@@ -93,7 +93,7 @@ def _load():
         return "unknown"
 
 
-def render_page(rows, entries, *, info, quick, command, started, seconds, load_start, load_end, failures):
+def render_page(rows, entries, *, info, quick, command, started, seconds, load_start, load_end, failures, pending=()):
     lines = [
         "# Benchmarks",
         "",
@@ -122,6 +122,8 @@ def render_page(rows, entries, *, info, quick, command, started, seconds, load_s
         table.markdown(rows) if rows else "(no rows)",
         "",
     ]
+    if pending:
+        lines += [f"Still running or not run when this page was written: {', '.join(pending)}.", ""]
     if failures:
         lines += ["## Entries that failed", ""]
         lines += [f"- `{name}`: {message}" for name, message in failures.items()]
@@ -159,7 +161,22 @@ def main(argv=None):
     load_start = _load()
     clock = time.perf_counter()
     info = machine()
-    rows, failures = [], {}
+    output = args.output if args.output is not None else DEFAULT_OUTPUT
+    command = "python -m benchmarks.run" + (" --quick" if args.quick else "") + "".join(f" --only {n}" for n in args.only)
+
+    def write(done):
+        if output == "-":
+            return
+        page = render_page(
+            rows, {n: m for n, m in selected.items() if n in done}, info=info, quick=args.quick, command=command,
+            started=started, seconds=time.perf_counter() - clock, load_start=load_start, load_end=_load(),
+            failures=failures, pending=[n for n in selected if n not in done],
+        )
+        os.makedirs(os.path.dirname(os.path.abspath(output)), exist_ok=True)
+        with open(output, "w") as handle:
+            handle.write(page + "\n")
+
+    rows, failures, done = [], {}, []
     for name, module in selected.items():
         print(f"== {name} ({'quick' if args.quick else 'full'}) ==", flush=True)
         entry_clock = time.perf_counter()
@@ -168,27 +185,19 @@ def main(argv=None):
         except Exception as error:  # one broken entry must not lose the others' rows
             traceback.print_exc()
             failures[name] = f"{type(error).__name__}: {error}"
-            continue
+            produced = []
         for row in produced:
             row.entry = row.entry or name
         rows.extend(produced)
+        done.append(name)
+        write(done)  # partial results survive an interrupted run
         print(table.text(produced), flush=True)
         print(f"({name}: {time.perf_counter() - entry_clock:.0f} s)", flush=True)
     seconds = time.perf_counter() - clock
 
     print("\n" + table.text(rows))
     print(f"\nTotal {seconds / 60:.1f} min on {info['CPU']} ({info['cores']} cores), GPU: {info['GPU']}.")
-    output = args.output if args.output is not None else DEFAULT_OUTPUT
     if output != "-":
-        command = "python -m benchmarks.run" + (" --quick" if args.quick else "") + "".join(f" --only {n}" for n in args.only)
-        page = render_page(
-            rows, selected, info=info, quick=args.quick, command=command, started=started, seconds=seconds,
-            load_start=load_start, load_end=_load(), failures=failures,
-        )
-        directory = os.path.dirname(os.path.abspath(output))
-        os.makedirs(directory, exist_ok=True)
-        with open(output, "w") as handle:
-            handle.write(page + "\n")
         print(f"Wrote {output}")
     return 1 if failures else 0
 

@@ -24,7 +24,7 @@ from benchmarks.table import spread
 from benchmarks.timing import EpochTimer
 from benchmarks.timing import Stopwatch
 
-FULL = dict(train=5000, test=2000, epochs=10, repeats=2)
+FULL = dict(train=5000, test=2000, epochs=10, repeats=1)
 QUICK = dict(train=256, test=256, epochs=3, repeats=1)
 BATCH = 32
 

@@ -40,10 +40,10 @@ def _configs(quick):
             dict(name="head on cached features (512-d)", head=512, images=2048, epochs=3),
         ]
     return [
-        dict(name="VGG16 frozen, 32x32", backbone="vgg16", freeze=True, images=1024, epochs=3),
-        dict(name="MobileNetV2 fine-tuned, 32x32", backbone="mobilenet_v2", freeze=False, images=512, epochs=3),
-        dict(name="small CNN fine-tuned, 32x32", backbone="small_cnn", freeze=False, images=2048, epochs=3),
-        dict(name="head on cached features (512-d)", head=512, images=5000, epochs=5),
+        dict(name="VGG16 frozen, 32x32", backbone="vgg16", freeze=True, images=256, epochs=2),
+        dict(name="MobileNetV2 fine-tuned, 32x32", backbone="mobilenet_v2", freeze=False, images=256, epochs=2),
+        dict(name="small CNN fine-tuned, 32x32", backbone="small_cnn", freeze=False, images=1024, epochs=3),
+        dict(name="head on cached features (512-d)", head=512, images=5000, epochs=4),
     ]
 
 
