@@ -16,7 +16,7 @@ class Row:
         baseline_value, candidate_value: the measured numbers.
         unit: "s", "ms", "%" ...
         kind: "time" (lower is better; the ratio column is baseline /
-            candidate, "x faster") or "score" (higher is better; the column
+            candidate, "N.Nx faster", or "N.Nx slower" below 1) or "score" (higher is better; the column
             is candidate - baseline, in `unit`).
         note: conditions worth knowing (repeats, spread).
     """
@@ -38,9 +38,10 @@ class Row:
     @property
     def comparison(self):
         if self.kind == "time":
-            if self.candidate_value <= 0:
+            if self.candidate_value <= 0 or self.baseline_value <= 0:
                 return "n/a"
-            return f"{self.baseline_value / self.candidate_value:.1f}x faster"
+            ratio = self.baseline_value / self.candidate_value
+            return f"{ratio:.1f}x faster" if ratio >= 1 else f"{1 / ratio:.1f}x slower"
         delta = self.candidate_value - self.baseline_value
         return f"{delta:+.2f} {self.unit}".rstrip()
 

@@ -77,7 +77,10 @@ def test_only_and_unknown_entry(fake_suite, tmp_path):
         bench.main(["--suite", fake_suite, "--only", "nope", "--output", "-"])
 
 
-def test_row_kind_is_checked():
+def test_row_comparisons():
+    assert Row("x", "m", "a", "b", 3.0, 1.5, "s").comparison == "2.0x faster"
+    assert Row("x", "m", "a", "b", 1.0, 4.0, "s").comparison == "4.0x slower"
+    assert Row("x", "m", "a", "b", 70.0, 69.5, "%", kind="score").comparison == "-0.50 %"
     with pytest.raises(ValueError, match="kind"):
         Row("x", "m", "a", "b", 1.0, 2.0, kind="speed")
 
