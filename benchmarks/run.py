@@ -1,7 +1,7 @@
 """The one entry point of the benchmark suite.
 
     python -m benchmarks.run            # every entry, full size; writes docs/benchmarks.md
-    python -m benchmarks.run --quick    # small sizes, a few minutes (run by tests/benchmarks)
+    python -m benchmarks.run --quick    # small sizes, a few minutes; prints only (run by tests/benchmarks)
     python -m benchmarks.run --only cached_features --only jit
     python -m benchmarks.run --list
 
@@ -142,7 +142,10 @@ def main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m benchmarks.run", description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="small sizes (a few minutes)")
     parser.add_argument("--only", action="append", default=[], metavar="NAME", help="run only this entry (repeatable)")
-    parser.add_argument("--output", default=None, help=f"Markdown file to write (default {DEFAULT_OUTPUT}; '-' for none)")
+    parser.add_argument(
+        "--output", default=None,
+        help=f"Markdown file to write (default {DEFAULT_OUTPUT} for a full run of every entry; none with --quick or --only, so a partial run never replaces the reference page; '-' for none)",
+    )
     parser.add_argument("--list", action="store_true", help="list the entries and exit")
     parser.add_argument("--suite", default="benchmarks.suite", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -161,7 +164,8 @@ def main(argv=None):
     load_start = _load()
     clock = time.perf_counter()
     info = machine()
-    output = args.output if args.output is not None else DEFAULT_OUTPUT
+    # Only a full run of every entry replaces the reference page by default.
+    output = args.output if args.output is not None else ("-" if args.quick or args.only else DEFAULT_OUTPUT)
     command = "python -m benchmarks.run" + (" --quick" if args.quick else "") + "".join(f" --only {n}" for n in args.only)
 
     def write(done):

@@ -75,7 +75,7 @@ def image_dataset(
         labels: for arrays, integer class ids `(n,)` or one-hot/probability
             rows `(n, k)`; `None` for images only. For a directory,
             `"inferred"` (default when `None`: from sub-directory names), a
-            list, or `False` for images only. Ignored for TFDS.
+            list, or `False` for images only. `None` for TFDS and datasets.
         batch_size: examples per batch. Defaults to `32`.
         image_size: `(height, width)` to resize to (bilinear). Defaults to the
             input size of `model` when given, else the source's size (a
@@ -139,17 +139,28 @@ def image_dataset(
     if color_mode is not None:
         _checks.check_choice("color_mode", color_mode, ("rgb", "grayscale", "rgba"))
 
+    is_directory = isinstance(source, (str, os.PathLike)) and os.path.isdir(source)
+    is_tfds = isinstance(source, str) and not is_directory
+    if labels is not None and (is_tfds or isinstance(source, tf.data.Dataset)):
+        raise _checks.invalid(
+            "labels", "None for a TFDS name or a tf.data.Dataset (their elements carry the labels)", labels, error=TypeError
+        )
+    if color_mode is not None and not is_directory:
+        raise _checks.invalid("color_mode", "None except for an image directory", color_mode)
+    if data_dir is not None and not is_tfds:
+        raise _checks.invalid("data_dir", "None except for a TFDS name", data_dir)
+
     class_names = None
     in_memory = False
     if isinstance(source, tf.data.Dataset):
         dataset, count, channels = _from_dataset(source, image_size)
-    elif isinstance(source, (str, os.PathLike)) and os.path.isdir(source):
+    elif is_directory:
         if color_mode is None:
             color_mode = {1: "grayscale", 4: "rgba"}.get(model_channels, "rgb")
         dataset, count, class_names = _from_directory(source, labels, image_size, color_mode)
         channels = {"grayscale": 1, "rgb": 3, "rgba": 4}[color_mode]
         num_classes = _check_num_classes(num_classes, len(class_names) if class_names else None, "directory")
-    elif isinstance(source, str):
+    elif is_tfds:
         dataset, count, class_names, channels = _from_tfds(source, split, data_dir, image_size)
         num_classes = _check_num_classes(num_classes, len(class_names) if class_names else None, "TFDS")
     else:

@@ -124,6 +124,9 @@ class TestBadInput(TestCase):
             (dict(source=np.zeros((2, 8, 8, 3)), cache=3), TypeError, r"`cache`"),
             (dict(source=tf.data.Dataset.from_tensor_slices(np.zeros((2, 8, 8, 3))).repeat()), ValueError, r"finite"),
             (dict(source=np.zeros((2, 8, 8, 3)), model="vgg16"), TypeError, r"`model`"),
+            (dict(source="mnist", labels=[0, 1]), TypeError, r"`labels`.*TFDS"),
+            (dict(source=np.zeros((2, 8, 8, 3)), color_mode="grayscale"), ValueError, r"`color_mode`.*directory"),
+            (dict(source=np.zeros((2, 8, 8, 3)), data_dir="/tmp"), ValueError, r"`data_dir`.*TFDS"),
         ],
     )
     def test_clear_errors(self, kwargs, error, pattern):
