@@ -279,7 +279,7 @@ def _check_arrays(images, labels, num_classes):
             if images.shape[1] in _CHANNELS
             else None
         )
-        raise _checks.invalid("source", f"channels-last images with 1, 3 or 4 channels", f"shape {images.shape}", hint=hint)
+        raise _checks.invalid("source", "channels-last images with 1, 3 or 4 channels", f"shape {images.shape}", hint=hint)
     if np.issubdtype(images.dtype, np.floating):
         # Chunked, so the check does not allocate a boolean copy of the data.
         flat = images.reshape(len(images), -1)

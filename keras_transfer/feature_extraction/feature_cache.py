@@ -8,7 +8,6 @@ sizing the cache, and computing it (`extract`).
 import dataclasses
 import os
 import shutil
-import time
 
 import keras
 import numpy as np
@@ -230,8 +229,3 @@ def extract(model, split, *, storage, directory, batch_size):
         largest = None  # the extraction batches, not the training ones
     return CachedSplit(cached.unbatch(), shuffles=shuffles, count=count, batch_size=largest)
 
-
-def timed(function, *args, **kwargs):
-    start = time.perf_counter()
-    result = function(*args, **kwargs)
-    return result, time.perf_counter() - start
