@@ -20,6 +20,7 @@ from keras_transfer import models  # noqa: E402
 from keras_transfer import optimizers  # noqa: E402
 from keras_transfer import utils  # noqa: E402
 from keras_transfer.feature_extraction import build_classifier  # noqa: E402
+from keras_transfer.feature_extraction import fit_classifier  # noqa: E402
 from keras_transfer.fine_tuning import fine_tune  # noqa: E402
 from keras_transfer.fine_tuning import lr_find  # noqa: E402
 from keras_transfer.groups import describe_groups  # noqa: E402
@@ -37,6 +38,7 @@ __all__ = [
     "export",
     "fine_tune",
     "fine_tuning",
+    "fit_classifier",
     "layer_groups",
     "layers",
     "lr_find",

@@ -2,5 +2,6 @@
 
 from keras_transfer.data.fashion_mnist import FASHION_MNIST_CLASSES
 from keras_transfer.data.fashion_mnist import load_fashion_mnist
+from keras_transfer.data.pipeline import image_dataset
 
-__all__ = ["FASHION_MNIST_CLASSES", "load_fashion_mnist"]
+__all__ = ["FASHION_MNIST_CLASSES", "image_dataset", "load_fashion_mnist"]
