@@ -82,3 +82,20 @@ def _cached(jit_compile):
     _compile(model, jit_compile)
     history = kt.fit_classifier(model, X, Y, epochs=2, batch_size=8, verbose=0, shuffle=False, cache_features=True)
     return Run(history.history["loss"], model.predict(X[:4], verbose=0))
+
+
+@training_path("FreezeSchedule + DiscriminativeLR")
+def _freeze_schedule(jit_compile):
+    model = small_classifier()
+    _compile(model, jit_compile)
+    callbacks = [kt.callbacks.FreezeSchedule({1: "all"}), kt.callbacks.DiscriminativeLR(decay=0.5)]
+    history = model.fit(X, Y, epochs=2, batch_size=8, verbose=0, shuffle=False, callbacks=callbacks)
+    return Run(history.history["loss"], model.predict(X[:4], verbose=0))
+
+
+@training_path("fine_tune recipe")
+def _fine_tune_recipe(jit_compile):
+    model = small_classifier()
+    history = kt.fine_tune(model, X, Y, epochs=1, freeze_epochs=1, batch_size=8, verbose=0, shuffle=False,
+                           jit_compile=jit_compile)
+    return Run(history.history["loss"], model.predict(X[:4], verbose=0))
