@@ -15,6 +15,7 @@ from keras_transfer import callbacks  # noqa: E402
 from keras_transfer import data  # noqa: E402
 from keras_transfer import export  # noqa: E402
 from keras_transfer import layers  # noqa: E402
+from keras_transfer import losses  # noqa: E402
 from keras_transfer import models  # noqa: E402
 from keras_transfer.feature_extraction import build_classifier  # noqa: E402
 from keras_transfer.groups import describe_groups  # noqa: E402
@@ -32,6 +33,7 @@ __all__ = [
     "export",
     "layer_groups",
     "layers",
+    "losses",
     "models",
     "set_trainable",
 ]
