@@ -120,7 +120,6 @@ class DomainAdaptationModel(keras.Model):
         self.alignment_loss_tracker = keras.metrics.Mean(name="alignment_loss")
         if self.adversarial:
             self.domain_accuracy_tracker = keras.metrics.Mean(name="domain_accuracy")
-        self._inference_model = None
         shape = getattr(feature_extractor, "input_shape", None) if getattr(feature_extractor, "built", False) else None
         if shape is not None and not isinstance(shape, list):
             self.build(shape)
@@ -149,12 +148,13 @@ class DomainAdaptationModel(keras.Model):
 
     @property
     def inference_model(self):
-        """The functional model `classifier(feature_extractor(x))` (shares weights)."""
-        if self._inference_model is None:
-            inputs = keras.Input(shape=tuple(self.feature_extractor.input_shape[1:]), name="inputs")
-            outputs = self.classifier(self.feature_extractor(inputs))
-            self._inference_model = keras.Model(inputs, outputs, name=f"{self.name}_inference")
-        return self._inference_model
+        """A new functional model `classifier(feature_extractor(x))`, sharing the weights.
+
+        A plain Keras model: save it, export it (`model.export`), serve it.
+        """
+        inputs = keras.Input(shape=tuple(self.feature_extractor.input_shape[1:]), name="inputs")
+        outputs = self.classifier(self.feature_extractor(inputs))
+        return keras.Model(inputs, outputs, name=f"{self.name}_inference")
 
     # === Training ===
     def _unpack(self, data):
