@@ -1,6 +1,5 @@
 """The UCI handwritten digits (shipped with scikit-learn)."""
 
-import numpy as np
 
 from keras_transfer.api_export import keras_transfer_export
 

@@ -18,6 +18,14 @@ def check_hidden_units(hidden_units):
     return tuple(int(u) for u in hidden_units)
 
 
+def check_head_arguments(hidden_units, dropout, lambda_):
+    """Validated `(hidden_units, dropout, lambda_)` of a domain head."""
+    dropout_value = _checks.check_float("dropout", dropout, minimum=0.0)
+    if dropout_value >= 1.0:
+        raise _checks.invalid("dropout", "a float between 0 and 1 (excluded)", dropout)
+    return check_hidden_units(hidden_units), dropout_value, _checks.check_float("lambda_", lambda_, minimum=0.0)
+
+
 def build_mlp(owner, hidden_units, dropout):
     """The hidden `Dense(relu)` (+ `Dropout`) layers and the float32 logit of a domain head."""
     layers = []

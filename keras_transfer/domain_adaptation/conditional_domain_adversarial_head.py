@@ -9,7 +9,7 @@ from keras_transfer import _checks
 from keras_transfer.api_export import keras_transfer_export
 from keras_transfer.domain_adaptation._mlp import build_mlp
 from keras_transfer.domain_adaptation._mlp import build_mlp_layers
-from keras_transfer.domain_adaptation._mlp import check_hidden_units
+from keras_transfer.domain_adaptation._mlp import check_head_arguments
 from keras_transfer.domain_adaptation._mlp import run_mlp
 from keras_transfer.domain_adaptation.gradient_reversal import GradientReversal
 
@@ -81,11 +81,7 @@ class ConditionalDomainAdversarialHead(keras.layers.Layer):
         **kwargs,
     ):
         super().__init__(**kwargs)
-        self.hidden_units = check_hidden_units(hidden_units)
-        self.dropout = _checks.check_float("dropout", dropout, minimum=0.0)
-        if self.dropout >= 1.0:
-            raise _checks.invalid("dropout", "a float between 0 and 1 (excluded)", dropout)
-        self.lambda_ = _checks.check_float("lambda_", lambda_, minimum=0.0)
+        self.hidden_units, self.dropout, self.lambda_ = check_head_arguments(hidden_units, dropout, lambda_)
         if not isinstance(entropy_conditioning, bool):
             raise _checks.invalid("entropy_conditioning", "a bool", entropy_conditioning, error=TypeError)
         self.entropy_conditioning = entropy_conditioning
