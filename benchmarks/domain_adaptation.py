@@ -274,7 +274,11 @@ def run_adapt_side_by_side(pair, seeds, data, config):
         keras.utils.set_random_seed(seed)
         features = encoder(pair, data["x_source"].shape[1:])
         head = classifier(features.output_shape[-1])
-        ours = kt.models.DomainAdaptationModel(features, head, kt.layers.DomainAdversarialHead((256, 256)))
+        # ADAPT's domain loss is -log d(s) - log(1 - d(t)) (a sum over the two domains: twice our
+        # per-domain mean) and its encoder runs once per domain: alignment_weight=2 and
+        # joint_forward=False make the two objectives and computations identical.
+        ours = kt.models.DomainAdaptationModel(features, head, kt.layers.DomainAdversarialHead((256, 256)),
+                                               alignment_weight=2.0, joint_forward=False)
         ours.compile(keras.optimizers.SGD(DannLearningRate(config["lr"], epochs * steps_per_epoch), momentum=0.9),
                      "sparse_categorical_crossentropy", metrics=["accuracy"])
         train = kt.data.domain_adaptation_dataset(source=(data["x_source"], data["y_source"]),

@@ -46,8 +46,10 @@ class DomainAdaptationModel(keras.Model):
 
     Each training batch holds a labelled source batch and an unlabelled target
     batch (`keras_transfer.data.domain_adaptation_dataset` builds them).
-    Both go through `feature_extractor` in one pass (BatchNormalization sees
-    both domains); `classifier` is trained on the source labels with the
+    Both go through `feature_extractor` in one pass (BatchNormalization
+    normalises with the statistics of both domains), or in one pass per
+    domain with `joint_forward=False` (per-domain batch statistics during
+    training, as ADAPT does); `classifier` is trained on the source labels with the
     compiled loss, and `alignment` pulls the two domains' features together:
 
     - `keras_transfer.layers.DomainAdversarialHead` (DANN): a domain
@@ -75,6 +77,9 @@ class DomainAdaptationModel(keras.Model):
         alignment: one of the alignment objects above.
         alignment_weight: float >= 0, the factor of the alignment loss.
             Defaults to `1.0`.
+        joint_forward: bool, one forward pass over the concatenated source
+            and target batch (`True`) or one pass per domain (`False`).
+            Defaults to `True`.
 
     Call arguments:
         inputs: a batch of inputs (or the dict `{"source": ..., "target": ...}`
@@ -107,7 +112,7 @@ class DomainAdaptationModel(keras.Model):
         Adaptation", NeurIPS 2018.
     """
 
-    def __init__(self, feature_extractor, classifier, alignment, alignment_weight=1.0, **kwargs):
+    def __init__(self, feature_extractor, classifier, alignment, alignment_weight=1.0, joint_forward=True, **kwargs):
         super().__init__(**kwargs)
         self.feature_extractor = _check_layer("feature_extractor", feature_extractor)
         self.classifier = _check_layer("classifier", classifier)
@@ -115,6 +120,9 @@ class DomainAdaptationModel(keras.Model):
             raise _checks.invalid("alignment", _ALIGNMENT_NAMES, alignment, error=TypeError)
         self.alignment = alignment
         self.alignment_weight = _checks.check_float("alignment_weight", alignment_weight, minimum=0.0)
+        if not isinstance(joint_forward, bool):
+            raise _checks.invalid("joint_forward", "a bool", joint_forward, error=TypeError)
+        self.joint_forward = joint_forward
         self.adversarial = isinstance(alignment, (DomainAdversarialHead, ConditionalDomainAdversarialHead))
         self.task_loss_tracker = keras.metrics.Mean(name="task_loss")
         self.alignment_loss_tracker = keras.metrics.Mean(name="alignment_loss")
@@ -203,9 +211,15 @@ class DomainAdaptationModel(keras.Model):
     def train_step(self, data):
         x_source, x_target, y, sample_weight = self._unpack(data)
         n_source = ops.shape(x_source)[0]
-        inputs = ops.concatenate([x_source, ops.cast(x_target, x_source.dtype)], axis=0)
+        x_target = ops.cast(x_target, x_source.dtype)
         with tf.GradientTape() as tape:
-            features = self.feature_extractor(inputs, training=True)
+            if self.joint_forward:
+                features = self.feature_extractor(ops.concatenate([x_source, x_target], axis=0), training=True)
+            else:
+                features = ops.concatenate(
+                    [self.feature_extractor(x_source, training=True), self.feature_extractor(x_target, training=True)],
+                    axis=0,
+                )
             predictions = self.classifier(features, training=True)
             y_pred = predictions[:n_source]
             task_loss = self._compute_loss(
@@ -238,6 +252,7 @@ class DomainAdaptationModel(keras.Model):
                 "classifier": keras.saving.serialize_keras_object(self.classifier),
                 "alignment": keras.saving.serialize_keras_object(self.alignment),
                 "alignment_weight": self.alignment_weight,
+                "joint_forward": self.joint_forward,
             }
         )
         return config

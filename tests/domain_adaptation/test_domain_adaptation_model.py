@@ -67,10 +67,11 @@ class TestDomainAdaptationModel(TestCase):
             for saved, loaded in zip(model.alignment.weights, revived.alignment.weights):
                 self.assertAllEqual(loaded.numpy(), saved.numpy())
 
-    def test_compiled_step_reverses_the_domain_gradient_exactly(self):
+    @pytest.mark.parametrize("joint_forward", [True, False])
+    def test_compiled_step_reverses_the_domain_gradient_exactly(self, joint_forward):
         features, classifier = parts(batchnorm=False)
         head = kt.layers.DomainAdversarialHead((4,))  # no dropout: a deterministic step
-        model = kt.models.DomainAdaptationModel(features, classifier, alignment=head)
+        model = kt.models.DomainAdaptationModel(features, classifier, alignment=head, joint_forward=joint_forward)
         model.compile(keras.optimizers.SGD(0.1), "sparse_categorical_crossentropy", jit_compile=True)
         xs, ys, xt = X_S[:8], Y_S[:8], X_T[:6]
         batch = ({"source": xs, "target": xt}, ys)
@@ -94,6 +95,18 @@ class TestDomainAdaptationModel(TestCase):
                 self.assertAllClose(w, e, atol=2e-6, msg=w.path)
             assert logs["alignment_loss"] == pytest.approx(float(domain), rel=1e-5)
         assert model.train_function is not None
+
+    def test_joint_or_per_domain_batchnorm_statistics(self):
+        for joint_forward, expected in ((True, np.r_[X_S, X_T]), (False, X_T)):
+            features = keras.Sequential([keras.Input((6,)), keras.layers.BatchNormalization(momentum=0.0)])
+            classifier = keras.Sequential([keras.Input((6,)), keras.layers.Dense(3, activation="softmax")])
+            model = kt.models.DomainAdaptationModel(features, classifier, kt.losses.CORAL(), joint_forward=joint_forward)
+            model.compile(keras.optimizers.SGD(0.0), "sparse_categorical_crossentropy")
+            model.train_on_batch({"source": X_S, "target": X_T}, Y_S)
+            # momentum 0: the moving mean is the mean of the last batch the layer normalised
+            self.assertAllClose(features.layers[0].moving_mean, expected.mean(axis=0), atol=1e-5)
+        with pytest.raises(TypeError, match="`joint_forward`"):
+            kt.models.DomainAdaptationModel(features, classifier, kt.losses.CORAL(), joint_forward="yes")
 
     def test_sample_weight_weights_the_task_loss(self):
         weights = np.where(Y_S == 0, 0.0, RNG.uniform(0.5, 2.0, 32)).astype("float32")
