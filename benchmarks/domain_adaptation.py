@@ -19,7 +19,8 @@ seconds per epoch. Needs `pip install adapt` (see docs/domain_adaptation.md) and
 `TF_USE_LEGACY_KERAS=1` so that ADAPT gets tf_keras.
 
     python benchmarks/domain_adaptation.py --pair all --seeds 0,1,2
-    python benchmarks/domain_adaptation.py --quick          # seconds, used by a test
+    python benchmarks/domain_adaptation.py --quick          # a minute, used by a test
+    python benchmarks/domain_adaptation.py --summarize a.json b.json   # tables of saved runs
     TF_USE_LEGACY_KERAS=1 python benchmarks/domain_adaptation.py --adapt --pair fmnist
 """
 
@@ -38,11 +39,11 @@ import numpy as np  # noqa: E402
 
 import keras_transfer as kt  # noqa: E402
 
-METHODS = ("source_only", "target_bn", "dann", "mmd", "coral", "cdan")
+METHODS = ("source_only", "target_bn", "dann", "dann_per_domain", "mmd", "coral", "cdan")
 # Alignment weights tried per method (selected on the target validation split).
 # For the adversarial heads the weight is the final lambda of the DANN ramp.
-GRID = {"source_only": (0.0,), "target_bn": (0.0,), "dann": (0.3, 1.0), "mmd": (1.0,), "coral": (10.0,),
-        "cdan": (1.0,)}
+GRID = {"source_only": (0.0,), "target_bn": (0.0,), "dann": (0.3, 1.0), "dann_per_domain": (0.3, 1.0), "mmd": (1.0,),
+        "coral": (10.0,), "cdan": (1.0,)}
 
 
 # ----------------------------------------------------------------------------- data
@@ -134,7 +135,7 @@ class Evaluate(keras.callbacks.Callback):
 
 
 def alignment_for(method, weight):
-    if method == "dann":
+    if method in ("dann", "dann_per_domain"):
         return kt.layers.DomainAdversarialHead(hidden_units=(256, 256)), 1.0
     if method == "cdan":
         return kt.layers.ConditionalDomainAdversarialHead(hidden_units=(256, 256), entropy_conditioning=True), 1.0
@@ -164,11 +165,12 @@ def run(pair, method, weight, seed, data, config):
         model.fit(source, epochs=epochs, steps_per_epoch=steps, callbacks=[evaluate], verbose=0)
     else:
         alignment, alignment_weight = alignment_for(method, weight)
-        model = kt.models.DomainAdaptationModel(features, head, alignment=alignment, alignment_weight=alignment_weight)
+        model = kt.models.DomainAdaptationModel(features, head, alignment=alignment, alignment_weight=alignment_weight,
+                                                joint_forward=method != "dann_per_domain")
         model.compile(optimizer, "sparse_categorical_crossentropy", metrics=["accuracy"])
         evaluate = Evaluate(data, lambda x: model.predict(x, batch_size=1024, verbose=0))
         callbacks = [evaluate]
-        if method in ("dann", "cdan"):
+        if method in ("dann", "dann_per_domain", "cdan"):
             callbacks.append(kt.callbacks.GradientReversalSchedule("dann", max_value=weight, gamma=10.0))
         train = kt.data.domain_adaptation_dataset(
             source=(data["x_source"], data["y_source"]), target=data["x_target"], batch_size=batch, seed=seed
@@ -182,29 +184,39 @@ def run(pair, method, weight, seed, data, config):
 
 
 def summarize(results, methods, pairs):
+    """Markdown tables: per method, the weight chosen on the target validation split, per seed."""
     lines = []
     for pair in pairs:
-        lines.append(f"\n### {pair}: target test accuracy, mean ± std over seeds (weight selected on target val)\n")
-        lines.append("| method | selected weight (per seed) | test acc (selected) | test acc (last epoch) | val acc | s/run |")
-        lines.append("|---|---|---|---|---|---|")
-        for method in methods:
-            rows = [r for r in results if r["pair"] == pair and r["method"] == method]
-            if not rows:
-                continue
+        rows_of = {m: [r for r in results if r["pair"] == pair and r["method"] == m] for m in methods}
+        chosen_of = {}
+        for method, rows in rows_of.items():
             seeds = sorted({r["seed"] for r in rows})
-            chosen = [max((r for r in rows if r["seed"] == s), key=lambda r: (r["val"], -r["weight"])) for s in seeds]
-            test = np.array([r["test"] for r in chosen])
-            last = np.array([r["last_test"] for r in chosen])
-            val = np.array([r["val"] for r in chosen])
+            chosen_of[method] = {s: max((r for r in rows if r["seed"] == s), key=lambda r: (r["val"], -r["weight"]))
+                                 for s in seeds}
+        baseline = chosen_of.get("source_only", {})
+        lines.append(f"\n### {pair}: target test accuracy over seeds (weight and epoch selected on target val)\n")
+        lines.append("| method | weight chosen (per seed) | test acc, mean ± std | paired gain vs source-only,"
+                     " mean ± std (min) | test acc, last epoch | val acc | s/run |")
+        lines.append("|---|---|---|---|---|---|---|")
+        for method in methods:
+            chosen = chosen_of.get(method)
+            if not chosen:
+                continue
+            test = np.array([r["test"] for r in chosen.values()])
+            last = np.array([r["last_test"] for r in chosen.values()])
+            val = np.array([r["val"] for r in chosen.values()])
+            gains = np.array([r["test"] - baseline[s]["test"] for s, r in chosen.items() if s in baseline])
+            gain = f"{gains.mean():+.3f} ± {gains.std():.3f} ({gains.min():+.3f})" if len(gains) else "n/a"
             lines.append(
-                f"| {method} | {', '.join(format(r['weight'], 'g') for r in chosen)} | {test.mean():.3f} ± {test.std():.3f}"
-                f" | {last.mean():.3f} ± {last.std():.3f} | {val.mean():.3f} | {np.mean([r['seconds'] for r in rows]):.0f} |"
+                f"| {method} | {', '.join(format(r['weight'], 'g') for r in chosen.values())}"
+                f" | {test.mean():.3f} ± {test.std():.3f} | {gain} | {last.mean():.3f} ± {last.std():.3f}"
+                f" | {val.mean():.3f} | {np.mean([r['seconds'] for r in rows_of[method]]):.0f} |"
             )
-        per_weight = sorted({(r["method"], r["weight"]) for r in results if r["pair"] == pair})
-        lines.append("\nAll weights (test acc at the selected epoch, mean ± std over seeds):\n")
-        for method, weight in per_weight:
-            test = np.array([r["test"] for r in results if r["pair"] == pair and r["method"] == method and r["weight"] == weight])
-            lines.append(f"- {method} weight={weight:g}: {test.mean():.3f} ± {test.std():.3f} (n={len(test)})")
+        lines.append("\nEvery weight tried (test acc at its selected epoch, mean ± std over seeds):\n")
+        for method in methods:
+            for weight in sorted({r["weight"] for r in rows_of[method]}):
+                test = np.array([r["test"] for r in rows_of[method] if r["weight"] == weight])
+                lines.append(f"- {method} weight={weight:g}: {test.mean():.3f} ± {test.std():.3f} (n={len(test)})")
     return "\n".join(lines)
 
 
@@ -312,7 +324,15 @@ def main(argv=None):
     parser.add_argument("--adapt", action="store_true", help="side by side with ADAPT's DANN")
     parser.add_argument("--adapt-lambda", type=float, default=0.3)
     parser.add_argument("--out", default=None, help="write the results as JSON here")
+    parser.add_argument("--summarize", nargs="+", default=None, metavar="JSON",
+                        help="print the tables of saved --out files (merged) and exit")
     args = parser.parse_args(argv)
+    if args.summarize:
+        saved = [json.load(open(path)) for path in args.summarize]
+        results = [r for s in saved for r in s["results"]]
+        methods = [m for m in METHODS if any(r["method"] == m for r in results)]
+        print(summarize(results, methods, [p for p in ("fmnist", "digits") if any(r["pair"] == p for r in results)]))
+        return results, [r for s in saved for r in s["adapt"]]
 
     pairs = ["fmnist", "digits"] if args.pair == "all" else [args.pair]
     methods = [m for m in args.methods.split(",") if m]
