@@ -210,6 +210,8 @@ class DomainAdaptationModel(keras.Model):
 
     def train_step(self, data):
         x_source, x_target, y, sample_weight = self._unpack(data)
+        if not self.built:  # parts without an input shape: built on the first batch
+            self.build((None, *x_source.shape[1:]))
         n_source = ops.shape(x_source)[0]
         x_target = ops.cast(x_target, x_source.dtype)
         with tf.GradientTape() as tape:

@@ -96,6 +96,16 @@ class TestDomainAdaptationModel(TestCase):
             assert logs["alignment_loss"] == pytest.approx(float(domain), rel=1e-5)
         assert model.train_function is not None
 
+    def test_parts_without_input_shape_are_built_on_the_first_batch(self):
+        features = keras.Sequential([keras.layers.Dense(8, activation="relu")])
+        classifier = keras.Sequential([keras.layers.Dense(3, activation="softmax")])
+        model = kt.models.DomainAdaptationModel(features, classifier, kt.layers.ConditionalDomainAdversarialHead((4,)))
+        assert not model.built
+        model.compile("adam", "sparse_categorical_crossentropy")
+        model.fit(data(), epochs=1, verbose=0)
+        assert model.built and model.alignment.built
+        self.run_model_saving_test(model, X_T)
+
     def test_joint_or_per_domain_batchnorm_statistics(self):
         for joint_forward, expected in ((True, np.r_[X_S, X_T]), (False, X_T)):
             features = keras.Sequential([keras.Input((6,)), keras.layers.BatchNormalization(momentum=0.0)])
