@@ -25,8 +25,8 @@ class GradientReversalSchedule(keras.callbacks.Callback):
 
     The value is written into the layers' `lambda_var` before each batch:
     the compiled train function reads the variable, so nothing is retraced.
-    The state is derived from the optimizer's step counter, which Keras saves
-    and restores: a run resumed by `keras.callbacks.BackupAndRestore` or
+    The state is derived from the optimizer's step counter (read once per
+    epoch), which Keras saves and restores: a run resumed by `keras.callbacks.BackupAndRestore` or
     continued from a checkpoint continues the ramp where it stopped. The
     current value is logged as `gradient_reversal_lambda`.
 
@@ -62,6 +62,7 @@ class GradientReversalSchedule(keras.callbacks.Callback):
         self._layers = []
         self._steps = total_steps
         self._value = None
+        self._epoch_base = None
 
     def value_at(self, step, total_steps=None):
         """The factor after `step` optimizer steps."""
@@ -93,7 +94,8 @@ class GradientReversalSchedule(keras.callbacks.Callback):
                     f"steps per epoch (received epochs={epochs}, steps={steps})."
                 )
             self._steps = int(epochs) * int(steps)
-        self._update()
+        self._epoch_base = None
+        self._update(self._step())
 
     def _step(self):
         optimizer = getattr(self.model, "optimizer", None)
@@ -102,13 +104,20 @@ class GradientReversalSchedule(keras.callbacks.Callback):
             return 0
         return int(keras.ops.convert_to_numpy(optimizer.iterations))
 
-    def _update(self):
-        self._value = self.value_at(self._step())
+    def _update(self, step):
+        self._value = self.value_at(step)
         for layer in self._layers:
             layer.lambda_var.assign(self._value)
 
+    def on_epoch_begin(self, epoch, logs=None):
+        self._epoch_base = None
+
     def on_train_batch_begin(self, batch, logs=None):
-        self._update()
+        # One read of the step counter per epoch (no device sync on every batch); `batch`
+        # is the index of the step within the epoch, also with `steps_per_execution`.
+        if self._epoch_base is None:
+            self._epoch_base = self._step() - batch
+        self._update(self._epoch_base + batch)
 
     def on_epoch_end(self, epoch, logs=None):
         if logs is not None and self._value is not None:

@@ -58,6 +58,14 @@ class TestGradientReversalSchedule(TestCase):
         assert recorder.values == pytest.approx([s / 6 for s in range(6)])
         assert history["gradient_reversal_lambda"] == pytest.approx([2 / 6, 5 / 6])
 
+    def test_steps_per_execution(self):
+        model = make_model()
+        model.compile("adam", "sparse_categorical_crossentropy", steps_per_execution=3)
+        recorder = Recorder()
+        model.fit(batches(), epochs=2, verbose=0, callbacks=[kt.callbacks.GradientReversalSchedule("linear"), recorder])
+        assert recorder.values == pytest.approx([0.0, 3 / 6])  # one update per execution of 3 steps
+        assert int(model.optimizer.iterations.numpy()) == 6
+
     def test_backup_and_restore_resume_continues_the_ramp(self):
         total = 4 * 3
         reference = Recorder()
