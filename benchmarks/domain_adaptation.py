@@ -309,6 +309,55 @@ def run_adapt_side_by_side(pair, seeds, data, config):
     return rows
 
 
+def step_timing(pair, data, config, repeats=3, steps=40):
+    """Seconds per train step, alternated: plain source-only fit in tf_keras vs Keras 3 (the
+    Keras versions' own cost), and ADAPT's DANN vs ours (identical objective, batch 2 x batch)."""
+    import tensorflow as tf
+    from adapt.feature_based import DANN
+
+    tfk, batch = tf.keras, config["batch"]
+    x, y = data["x_source"][: steps * batch], data["y_source"][: steps * batch]
+    xt = data["x_target"][: steps * batch]
+    onehot = np.eye(10, dtype="float32")[y]
+
+    def plain(api):
+        model = api.Sequential([encoder(pair, x.shape[1:], api=api), classifier(64 if pair == "fmnist" else 64, api=api)])
+        model.compile(api.optimizers.SGD(0.01, momentum=0.9), "sparse_categorical_crossentropy")
+        return lambda: model.fit(x, y, batch_size=2 * batch, epochs=1, verbose=0)
+
+    def adapt_dann():
+        enc = encoder(pair, x.shape[1:], api=tfk)
+        disc = tfk.Sequential([tfk.Input((enc.output_shape[-1],)), tfk.layers.Dense(256, activation="relu"),
+                               tfk.layers.Dense(256, activation="relu"), tfk.layers.Dense(1, activation="sigmoid")])
+        model = DANN(encoder=enc, task=classifier(enc.output_shape[-1], api=tfk), discriminator=disc, Xt=xt,
+                     lambda_=0.3, optimizer=tfk.optimizers.SGD(0.01, momentum=0.9), loss="categorical_crossentropy",
+                     random_state=0, verbose=0)
+        return lambda: model.fit(x, onehot, epochs=1, batch_size=batch, verbose=0)
+
+    def ours_dann():
+        features = encoder(pair, x.shape[1:])
+        model = kt.models.DomainAdaptationModel(features, classifier(features.output_shape[-1]),
+                                                kt.layers.DomainAdversarialHead((256, 256)), alignment_weight=2.0,
+                                                joint_forward=False)
+        model.compile(keras.optimizers.SGD(0.01, momentum=0.9), "sparse_categorical_crossentropy")
+        train = kt.data.domain_adaptation_dataset(source=(x, y), target=xt, batch_size=batch, seed=0)
+        return lambda: model.fit(train, epochs=1, verbose=0)
+
+    runners = {"tf_keras plain": plain(tfk), "keras3 plain": plain(keras), "adapt dann": adapt_dann(),
+               "ours dann": ours_dann()}
+    for run_once in runners.values():  # trace / compile once
+        run_once()
+    times = {name: [] for name in runners}
+    for _ in range(repeats):
+        for name, run_once in runners.items():
+            start = time.perf_counter()
+            run_once()
+            times[name].append((time.perf_counter() - start) / steps)
+    result = {name: float(np.median(t)) for name, t in times.items()}
+    print(json.dumps({"pair": pair, "seconds_per_step": result}), flush=True)
+    return result
+
+
 # ----------------------------------------------------------------------------- main
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -323,6 +372,8 @@ def main(argv=None):
     parser.add_argument("--quick", action="store_true", help="tiny data and few steps (smoke test)")
     parser.add_argument("--adapt", action="store_true", help="side by side with ADAPT's DANN")
     parser.add_argument("--adapt-lambda", type=float, default=0.3)
+    parser.add_argument("--step-timing", action="store_true",
+                        help="with --adapt: seconds per step of plain fits (tf_keras, Keras 3) and both DANNs")
     parser.add_argument("--out", default=None, help="write the results as JSON here")
     parser.add_argument("--summarize", nargs="+", default=None, metavar="JSON",
                         help="print the tables of saved --out files (merged) and exit")
@@ -350,6 +401,9 @@ def main(argv=None):
         data = load_pair(pair, quick=args.quick)
         print(f"[{pair}] source {data['x_source'].shape} target {data['x_target'].shape} val {data['x_val'].shape}"
               f" test {data['x_test'].shape}; {config}", flush=True)
+        if args.adapt and args.step_timing:
+            adapt_rows.append({"pair": pair, "seconds_per_step": step_timing(pair, data, config)})
+            continue
         if args.adapt:
             adapt_rows += [{"pair": pair, **row} for row in run_adapt_side_by_side(pair, seeds, data, config)]
             continue
@@ -363,7 +417,7 @@ def main(argv=None):
                           flush=True)
     if results:
         print(summarize(results, methods, pairs))
-    if adapt_rows:
+    if adapt_rows and not args.step_timing:
         for pair in pairs:
             rows = [r for r in adapt_rows if r["pair"] == pair]
             a = np.array([r["adapt_acc"] for r in rows])
