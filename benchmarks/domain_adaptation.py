@@ -194,10 +194,11 @@ def summarize(results, methods, pairs):
             chosen_of[method] = {s: max((r for r in rows if r["seed"] == s), key=lambda r: (r["val"], -r["weight"]))
                                  for s in seeds}
         baseline = chosen_of.get("source_only", {})
+        bn_only = chosen_of.get("target_bn", {})
         lines.append(f"\n### {pair}: target test accuracy over seeds (weight and epoch selected on target val)\n")
         lines.append("| method | weight chosen (per seed) | test acc, mean ± std | paired gain vs source-only,"
-                     " mean ± std (min) | test acc, last epoch | val acc | s/run |")
-        lines.append("|---|---|---|---|---|---|---|")
+                     " mean ± std (min) | paired gain vs target_bn | test acc, last epoch | val acc | s/run |")
+        lines.append("|---|---|---|---|---|---|---|---|")
         for method in methods:
             chosen = chosen_of.get(method)
             if not chosen:
@@ -207,9 +208,11 @@ def summarize(results, methods, pairs):
             val = np.array([r["val"] for r in chosen.values()])
             gains = np.array([r["test"] - baseline[s]["test"] for s, r in chosen.items() if s in baseline])
             gain = f"{gains.mean():+.3f} ± {gains.std():.3f} ({gains.min():+.3f})" if len(gains) else "n/a"
+            over_bn = np.array([r["test"] - bn_only[s]["test"] for s, r in chosen.items() if s in bn_only])
+            gain_bn = f"{over_bn.mean():+.3f} ({over_bn.min():+.3f})" if len(over_bn) else "n/a"
             lines.append(
                 f"| {method} | {', '.join(format(r['weight'], 'g') for r in chosen.values())}"
-                f" | {test.mean():.3f} ± {test.std():.3f} | {gain} | {last.mean():.3f} ± {last.std():.3f}"
+                f" | {test.mean():.3f} ± {test.std():.3f} | {gain} | {gain_bn} | {last.mean():.3f} ± {last.std():.3f}"
                 f" | {val.mean():.3f} | {np.mean([r['seconds'] for r in rows_of[method]]):.0f} |"
             )
         lines.append("\nEvery weight tried (test acc at its selected epoch, mean ± std over seeds):\n")
