@@ -16,6 +16,7 @@ from keras_transfer import data  # noqa: E402
 from keras_transfer import export  # noqa: E402
 from keras_transfer import fine_tuning  # noqa: E402
 from keras_transfer import layers  # noqa: E402
+from keras_transfer import losses  # noqa: E402
 from keras_transfer import models  # noqa: E402
 from keras_transfer import optimizers  # noqa: E402
 from keras_transfer import utils  # noqa: E402
@@ -41,6 +42,7 @@ __all__ = [
     "fit_classifier",
     "layer_groups",
     "layers",
+    "losses",
     "lr_find",
     "models",
     "optimizers",

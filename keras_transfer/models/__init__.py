@@ -1,5 +1,6 @@
 """Public Keras models of keras_transfer (all registered for serialization)."""
 
+from keras_transfer.domain_adaptation.domain_adaptation_model import DomainAdaptationModel
 from keras_transfer.feature_extraction.transfer_classifier import TransferClassifier
 
-__all__ = ["TransferClassifier"]
+__all__ = ["DomainAdaptationModel", "TransferClassifier"]
