@@ -185,7 +185,8 @@ class TransferClassifier(keras.Model):
             config["preprocessing"] = keras.saving.deserialize_keras_object(config["preprocessing"])
         trainable = config.pop("trainable", True)
         model = cls(**config)
-        model.trainable = trainable
+        if not trainable:  # `trainable = True` would cascade and unfreeze the backbone
+            model.trainable = False
         return model
 
 
