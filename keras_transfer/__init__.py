@@ -16,16 +16,19 @@ from keras_transfer import data  # noqa: E402
 from keras_transfer import export  # noqa: E402
 from keras_transfer import layers  # noqa: E402
 from keras_transfer import models  # noqa: E402
+from keras_transfer import text  # noqa: E402
 from keras_transfer.feature_extraction import build_classifier  # noqa: E402
 from keras_transfer.groups import describe_groups  # noqa: E402
 from keras_transfer.groups import layer_groups  # noqa: E402
 from keras_transfer.groups import set_trainable  # noqa: E402
+from keras_transfer.text import build_text_classifier  # noqa: E402
 
 __version__ = "0.1.0"
 
 __all__ = [
     "backbones",
     "build_classifier",
+    "build_text_classifier",
     "callbacks",
     "data",
     "describe_groups",
@@ -34,4 +37,5 @@ __all__ = [
     "layers",
     "models",
     "set_trainable",
+    "text",
 ]
