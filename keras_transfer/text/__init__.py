@@ -10,6 +10,7 @@ train step (`jit_compile=True`) only sees token ids. Their layer groups
 """
 
 from keras_transfer.text.build_text_classifier import build_text_classifier
+from keras_transfer.text.demo import run_text_demo
 from keras_transfer.text.pooling import TextPooling
 from keras_transfer.text.presets import PresetNotFoundError
 from keras_transfer.text.saved_model import load_saved_model
@@ -23,4 +24,5 @@ __all__ = [
     "TextPooling",
     "build_text_classifier",
     "load_saved_model",
+    "run_text_demo",
 ]

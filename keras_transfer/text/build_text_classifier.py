@@ -138,14 +138,13 @@ def build_text_classifier(
 
 def apply_freeze(model, freeze):
     """Freezes the encoder groups `freeze` asks for; the head always trains."""
-    groups = model.layer_groups
-    encoder = [g for g in groups if g != "head"]
+    groups = list(model.layer_groups)
     if freeze is True:
         trainable = ["head"]
     elif freeze is False:
-        trainable = list(groups)
+        trainable = groups
     else:
-        frozen = groups_lib.check_group_names("freeze", list(freeze), {g: None for g in encoder})
+        encoder = {g: None for g in groups if g != "head"}
+        frozen = groups_lib.check_group_names("freeze", list(freeze), encoder)
         trainable = [g for g in groups if g not in frozen]
-    state = {layer: group in trainable for group, layers in groups.items() for layer in layers}
-    groups_lib.apply_trainable_state(model, state)
+    model._set_trainable_groups(trainable)

@@ -120,7 +120,7 @@ class TextPipelineModel(keras.Model):
             f"(the longest has {longest}); they are truncated to sequence_length={length} "
             "(on_too_long='truncate'). Pass `sequence_length=` to `build_text_classifier` "
             "(at most the backbone's `max_sequence_length`) to keep more.",
-            stacklevel=3,
+            stacklevel=_caller_stacklevel(),
         )
 
     def _tokenize(self, texts):
@@ -291,6 +291,32 @@ class TextPipelineModel(keras.Model):
             return export_text_saved_model(self, filepath, verbose=verbose)
         return super().export(filepath, format=format, verbose=verbose, input_signature=input_signature, **kwargs)
 
+    # === Trainable groups ===
+
+    def _set_trainable_groups(self, trainable_groups):
+        """Makes exactly `trainable_groups` train (`None`: leave as is)."""
+        if trainable_groups is None:
+            return None
+        from keras_transfer import groups as groups_lib
+
+        groups = self.layer_groups
+        names = groups_lib.check_group_names("trainable_groups", list(trainable_groups), groups)
+        state = {layer: name in names for name, layers in groups.items() for layer in layers}
+        groups_lib.apply_trainable_state(self, state)
+        return list(trainable_groups)
+
+    def _trainable_groups(self):
+        """The groups that currently train (`None` under LoRA, which manages its own state)."""
+        from keras_transfer.text import lora as lora_lib
+
+        if lora_lib.lora_layers(self.backbone):
+            return None
+        return [
+            name
+            for name, layers in self.layer_groups.items()
+            if any(layer.trainable_weights for layer in layers)
+        ]
+
     # === Config ===
 
     def _base_config(self):
@@ -299,6 +325,7 @@ class TextPipelineModel(keras.Model):
             "trainable": self.trainable,
             "backbone": keras.saving.serialize_keras_object(self.backbone),
             "preprocessor": keras.saving.serialize_keras_object(self.preprocessor),
+            "trainable_groups": self._trainable_groups(),
         }
 
     @classmethod
@@ -311,6 +338,20 @@ class TextPipelineModel(keras.Model):
         if not trainable:  # `True` would cascade and unfreeze a frozen backbone
             model.trainable = False
         return model
+
+
+def _caller_stacklevel():
+    """The `stacklevel` of the first frame outside this package and Keras."""
+    import inspect
+    import os
+
+    frame = inspect.currentframe().f_back
+    level = 1
+    internal = (os.path.dirname(os.path.dirname(__file__)), os.path.dirname(keras.__file__))
+    while frame is not None and frame.f_code.co_filename.startswith(internal):
+        frame = frame.f_back
+        level += 1
+    return level
 
 
 def _split(x, y, sample_weight, validation_split):

@@ -26,6 +26,8 @@ def add_text_endpoint(archive, model, name="serve"):
     package (it has a `preprocessor`). The endpoint tokenizes then runs the
     model in inference mode. Returns the endpoint's `tf.function`.
     """
+    if not model.preprocessor.built:
+        model.preprocessor(tf.constant([""]))  # builds the packer
     archive.track(model)
     archive.track(model.preprocessor)
 

@@ -84,6 +84,10 @@ class TextClassifier(TextPipelineModel):
         on_too_long: `"truncate"` (warn with a count for in-memory inputs) or
             `"error"`: texts longer than `preprocessor.sequence_length`.
             Defaults to `"truncate"`.
+        trainable_groups: names of the groups that train, every other group
+            frozen; `None` leaves the layers as they are. `get_config` records
+            the groups training at save time, so a loaded model trains the
+            same groups. Defaults to `None`.
 
     Call arguments:
         inputs: the preprocessor's token dict, or a batch of raw strings.
@@ -115,6 +119,7 @@ class TextClassifier(TextPipelineModel):
         activation="auto",
         lora_rank=None,
         on_too_long="truncate",
+        trainable_groups=None,
         **kwargs,
     ):
         check_backbone(backbone, preprocessor)
@@ -163,6 +168,7 @@ class TextClassifier(TextPipelineModel):
         self.on_too_long = on_too_long
         self._features_dim = int(features.shape[-1])
         self._head_layer_names = [layer.name for layer in head_layers] + ["predictions"]
+        self._set_trainable_groups(trainable_groups)
 
     @property
     def layer_groups(self):

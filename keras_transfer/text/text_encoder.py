@@ -86,6 +86,10 @@ class TextEncoder(TextPipelineModel):
         on_too_long: `"truncate"` or `"error"`: what happens to texts longer
             than the preprocessor's `sequence_length` (see
             `keras_transfer.text.pipeline`). Defaults to `"truncate"`.
+        trainable_groups: names of the groups that train, every other group
+            frozen; `None` leaves the layers as they are. `get_config` records
+            the groups training at save time, so a loaded model trains the
+            same groups. Defaults to `None`.
 
     Call arguments:
         inputs: the preprocessor's output dict (`token_ids`, `padding_mask`,
@@ -103,7 +107,9 @@ class TextEncoder(TextPipelineModel):
         Siamese BERT-Networks", EMNLP 2019 (https://arxiv.org/abs/1908.10084).
     """
 
-    def __init__(self, backbone, preprocessor, *, pooling="mean", on_too_long="truncate", **kwargs):
+    def __init__(
+        self, backbone, preprocessor, *, pooling="mean", on_too_long="truncate", trainable_groups=None, **kwargs
+    ):
         check_backbone(backbone, preprocessor)
         check_pooling(pooling, backbone)
         _checks.check_choice("on_too_long", on_too_long, ON_TOO_LONG)
@@ -120,6 +126,7 @@ class TextEncoder(TextPipelineModel):
         self.preprocessor = preprocessor
         self.pooling = pooling
         self.on_too_long = on_too_long
+        self._set_trainable_groups(trainable_groups)
 
     @property
     def layer_groups(self):
