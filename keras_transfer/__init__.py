@@ -14,10 +14,14 @@ from keras_transfer import backbones  # noqa: E402
 from keras_transfer import callbacks  # noqa: E402
 from keras_transfer import data  # noqa: E402
 from keras_transfer import export  # noqa: E402
+from keras_transfer import fine_tuning  # noqa: E402
 from keras_transfer import layers  # noqa: E402
 from keras_transfer import models  # noqa: E402
+from keras_transfer import optimizers  # noqa: E402
 from keras_transfer import text  # noqa: E402
 from keras_transfer.feature_extraction import build_classifier  # noqa: E402
+from keras_transfer.fine_tuning import fine_tune  # noqa: E402
+from keras_transfer.fine_tuning import lr_find  # noqa: E402
 from keras_transfer.groups import describe_groups  # noqa: E402
 from keras_transfer.groups import layer_groups  # noqa: E402
 from keras_transfer.groups import set_trainable  # noqa: E402
@@ -33,9 +37,13 @@ __all__ = [
     "data",
     "describe_groups",
     "export",
+    "fine_tune",
+    "fine_tuning",
     "layer_groups",
     "layers",
+    "lr_find",
     "models",
+    "optimizers",
     "set_trainable",
     "text",
 ]

@@ -188,6 +188,18 @@ def apply_trainable_state(model, state, *, train_batchnorm=False):
         layer.trainable = wanted[layer]
 
 
+def trainable_snapshot(model):
+    """`{layer: trainable}` for `model` and every layer inside it."""
+    return {layer: layer.trainable for layer in [model] + _all_layers(model)}
+
+
+def restore_trainable(model, snapshot):
+    """Restores a `trainable_snapshot` exactly (outermost layers first)."""
+    for layer in [model] + _all_layers(model):
+        if layer in snapshot:
+            layer.trainable = snapshot[layer]
+
+
 @keras_transfer_export("keras_transfer.describe_groups")
 def describe_groups(model, groups=None, print_fn=print):
     """Prints (and returns) each group: its layers, parameters, what trains.

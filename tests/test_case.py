@@ -62,3 +62,35 @@ class TestCase:
         actual = revived.predict(input_data, verbose=0)
         keras.tree.map_structure(lambda a, e: self.assertAllClose(a, e, atol=atol, rtol=atol), actual, expected)
         return revived
+
+
+def tiny_backbone(input_shape=(8, 8, 3), batchnorm=True, name="tiny"):
+    """A 3-block CNN (conv + BN per block) that builds and trains in milliseconds.
+
+    Its groups, read from the graph, are `block1_conv`, `block2_conv`,
+    `block3_conv` (each BatchNorm joins its convolution's group).
+    """
+    inputs = keras.Input(shape=input_shape)
+    x = inputs
+    for i, filters in enumerate((4, 6, 8), start=1):
+        x = keras.layers.Conv2D(filters, 3, padding="same", name=f"block{i}_conv")(x)
+        if batchnorm:
+            x = keras.layers.BatchNormalization(name=f"block{i}_bn")(x)
+        x = keras.layers.ReLU(name=f"block{i}_relu")(x)
+    return keras.Model(inputs, x, name=name)
+
+
+def tiny_classifier(num_classes=3, input_shape=(8, 8, 3), **kwargs):
+    """`build_classifier` on `tiny_backbone`: groups block1_conv..block3_conv + head."""
+    import keras_transfer
+
+    return keras_transfer.build_classifier(
+        tiny_backbone(input_shape), num_classes, input_shape=input_shape, preprocessing="unit", **kwargs
+    )
+
+
+def tiny_data(n=16, input_shape=(8, 8, 3), num_classes=3, seed=0):
+    rng = np.random.default_rng(seed)
+    x = rng.uniform(0, 255, (n, *input_shape)).astype("float32")
+    y = rng.integers(0, num_classes, n)
+    return x, y

@@ -131,9 +131,10 @@ def generic_groups(model):
     """Groups for a backbone the registry does not know.
 
     Each segment (see module docstring) that holds weights becomes a group
-    named after its first layer with weights; weightless segments join the
-    next group with weights, and a segment holding only normalization layers
-    joins the previous group (a BatchNorm belongs to the convolution before it).
+    named after its first layer with weights; weightless segments and segments
+    holding only normalization layers join the group before them (a BatchNorm
+    or an activation belongs to the convolution before it); leading weightless
+    layers join the first group.
     """
     groups = collections.OrderedDict()
     pending = []
@@ -141,7 +142,7 @@ def generic_groups(model):
         segment = [l for l in segment if l.__class__.__name__ != "InputLayer"]
         weighted = [l for l in segment if l.weights]
         only_norm = weighted and all(l.__class__.__name__ in _NORMALIZATION for l in weighted)
-        if only_norm and groups and not pending:
+        if groups and (not weighted or only_norm):
             groups[next(reversed(groups))].extend(segment)
             continue
         pending.extend(segment)
@@ -149,8 +150,5 @@ def generic_groups(model):
             groups[weighted[0].name] = pending
             pending = []
     if pending:
-        if groups:
-            groups[next(reversed(groups))].extend(pending)
-        else:
-            groups[model.name] = pending
+        groups[model.name] = pending
     return groups

@@ -1,3 +1,6 @@
 """Public Keras callbacks of keras_transfer."""
 
-__all__ = []
+from keras_transfer.fine_tuning.discriminative_lr import DiscriminativeLR
+from keras_transfer.fine_tuning.freeze_schedule import FreezeSchedule
+
+__all__ = ["DiscriminativeLR", "FreezeSchedule"]
