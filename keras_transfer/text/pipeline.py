@@ -135,7 +135,12 @@ class TextPipelineModel(keras.Model):
                     "was built with on_too_long='error'."
                 ),
             )
-        return self.preprocessor(texts)
+        # keras-hub packers give a bool padding mask; the backbone input is int32, and
+        # tf.distribute cannot reduce bool batches (Keras averages the first batch).
+        return {
+            key: tf.cast(value, "int32") if value.dtype == tf.bool else value
+            for key, value in self.preprocessor(texts).items()
+        }
 
     def _preprocess_samples(self, x, y=None, sample_weight=None):
         return keras.utils.pack_x_y_sample_weight(self._tokenize(x), y, sample_weight)

@@ -5,7 +5,6 @@ enough to build and train in a second, real enough to go through keras-hub's
 preset loader, tokenizer and packer exactly as a downloaded preset does.
 """
 
-import os
 import tempfile
 
 import keras
@@ -21,7 +20,7 @@ MAX_SEQUENCE_LENGTH = 16
 NUM_LAYERS = 2
 
 
-def make_tiny_preset(directory=None, *, seed=7):
+def make_tiny_preset(directory=None, *, seed=7, dropout=0.1):
     """Writes the tiny preset (backbone config + weights, tokenizer, preprocessor)."""
     import keras_hub
 
@@ -35,7 +34,7 @@ def make_tiny_preset(directory=None, *, seed=7):
         num_heads=2,
         hidden_dim=8,
         intermediate_dim=16,
-        dropout=0.1,
+        dropout=dropout,
         max_sequence_length=MAX_SEQUENCE_LENGTH,
     )
     backbone.save_to_preset(directory)
@@ -60,5 +59,3 @@ def sentiment_texts(count=32, seed=0):
     return texts, np.array(labels, "int32")
 
 
-def is_directory(path):
-    return os.path.isdir(path)
