@@ -183,6 +183,16 @@ class TextPipelineModel(keras.Model):
             return self._text_dataset(x, y, sample_weight, batch_size, shuffle=shuffle, argument=argument)
         return None
 
+    @property
+    def raw_input_spec(self):
+        """The input an exported model takes: a 1-D batch of strings.
+
+        `model.inputs` are the token ids the compiled step sees; exporters
+        that serve raw inputs use this spec and call the model on it (calling
+        the model on a string tensor tokenizes first).
+        """
+        return tf.TensorSpec(shape=(None,), dtype=tf.string, name="texts")
+
     # === keras.Model overrides ===
 
     def __call__(self, *args, **kwargs):

@@ -15,8 +15,8 @@ import tensorflow as tf
 from keras_transfer.api_export import keras_transfer_export
 
 
-def text_input_signature():
-    return [tf.TensorSpec(shape=(None,), dtype=tf.string, name="texts")]
+def text_input_signature(model):
+    return [model.raw_input_spec]
 
 
 def add_text_endpoint(archive, model, name="serve"):
@@ -34,7 +34,7 @@ def add_text_endpoint(archive, model, name="serve"):
     def serve(texts):
         return model(model.preprocessor(texts), training=False)
 
-    return archive.add_endpoint(name, serve, input_signature=text_input_signature())
+    return archive.add_endpoint(name, serve, input_signature=text_input_signature(model))
 
 
 def export_text_saved_model(model, filepath, *, verbose=None):

@@ -6,6 +6,8 @@ import keras
 
 from keras_transfer import _checks
 from keras_transfer.api_export import keras_transfer_export
+from keras_transfer.feature_extraction.transfer_classifier import _head_dtype
+from keras_transfer.feature_extraction.transfer_classifier import check_head_arguments
 from keras_transfer.text import groups as groups_lib
 from keras_transfer.text import lora as lora_lib
 from keras_transfer.text.pipeline import ON_TOO_LONG
@@ -17,29 +19,11 @@ from keras_transfer.text.text_encoder import encode
 from keras_transfer.text.text_encoder import prepare_backbone
 
 
-def _head_dtype():
-    policy = keras.config.dtype_policy()
-    return "float32" if policy.compute_dtype != policy.variable_dtype else None
-
-
 def check_head(num_classes, hidden_units, dropout, activation):
-    num_classes = _checks.check_int("num_classes", num_classes, minimum=1)
-    if isinstance(hidden_units, int) and not isinstance(hidden_units, bool):
-        hidden_units = (hidden_units,)
-    if not isinstance(hidden_units, (tuple, list)):
-        raise _checks.invalid("hidden_units", "a tuple of positive ints", hidden_units, error=TypeError)
-    hidden_units = tuple(_checks.check_int("hidden_units", units, minimum=1) for units in hidden_units)
-    dropout = _checks.check_float("dropout", dropout, minimum=0.0)
-    if dropout >= 1.0:
-        raise _checks.invalid("dropout", "a float in [0, 1)", dropout)
-    if activation is not None and not isinstance(activation, str):
-        raise _checks.invalid("activation", '"auto", None (logits) or an activation name', activation, error=TypeError)
-    if activation not in ("auto", None):
-        try:
-            keras.activations.get(activation)
-        except (ValueError, TypeError):
-            raise _checks.invalid("activation", '"auto", None (logits) or a Keras activation name', activation)
-    return num_classes, hidden_units, dropout
+    """The head arguments, checked as `build_classifier` checks them (pooling aside)."""
+    # Text pooling ("mean", "cls", "pooler") is checked by `check_pooling`; "avg"
+    # only satisfies the image-pooling check of the shared helper.
+    return check_head_arguments(num_classes, "avg", hidden_units, dropout, activation)
 
 
 @keras_transfer_export("keras_transfer.models.TextClassifier")

@@ -148,7 +148,7 @@ class TestBuildTextClassifier(TestCase):
         layer = keras.layers.TFSMLayer(path, call_endpoint="serve")
         self.assertAllClose(layer(tf.constant(TEXTS[:2])), expected[:2], atol=1e-5)
 
-    @pytest.mark.parametrize("policy", ["mixed_float16", "mixed_bfloat16"])
+    @pytest.mark.parametrize("policy", ["mixed_float16", pytest.param("mixed_bfloat16", marks=pytest.mark.large)])
     def test_mixed_precision(self, tiny_preset, policy):
         keras.config.set_dtype_policy(policy)
         model = kt.build_text_classifier(tiny_preset, 2, freeze=False)
@@ -178,6 +178,11 @@ class TestSequenceLengthPolicy(TestCase):
         with pytest.raises(ValueError, match=r"argument `x`.*1 of 2 texts.*on_too_long='error'"):
             model.fit([self.LONG, TEXTS[0]], [0, 1], verbose=0)
         assert changed(before, variable_values(model.trainable_variables)) == []
+
+    @pytest.mark.large
+    def test_error_in_a_dataset_pipeline(self, tiny_preset):
+        model = kt.build_text_classifier(tiny_preset, 2, on_too_long="error")
+        model.compile("adam", "sparse_categorical_crossentropy")
         dataset = tf.data.Dataset.from_tensor_slices(([self.LONG, TEXTS[0]], [0, 1])).batch(2)
         with pytest.raises(tf.errors.InvalidArgumentError, match="A text has more than 10 tokens"):
             model.fit(dataset, verbose=0)
