@@ -19,6 +19,7 @@ from keras_transfer import layers  # noqa: E402
 from keras_transfer import models  # noqa: E402
 from keras_transfer import optimizers  # noqa: E402
 from keras_transfer import text  # noqa: E402
+from keras_transfer import utils  # noqa: E402
 from keras_transfer.feature_extraction import build_classifier  # noqa: E402
 from keras_transfer.fine_tuning import fine_tune  # noqa: E402
 from keras_transfer.fine_tuning import lr_find  # noqa: E402
@@ -46,4 +47,5 @@ __all__ = [
     "optimizers",
     "set_trainable",
     "text",
+    "utils",
 ]

@@ -118,11 +118,13 @@ class DiscriminativeLR(keras.callbacks.Callback):
             for variable in group_optimizer.trainable_capable_variables(layers):
                 by_path[variable.path] = factors[name]
         optimizer = group_optimizer.install(model)
-        optimizer.set_multipliers({path: f for path, f in by_path.items() if f != 1.0})
+        wanted = {path: f for path, f in by_path.items() if f != 1.0}
+        if wanted != optimizer.multipliers:
+            optimizer.set_multipliers(wanted)
+            model.train_function = None  # the factors are constants of the traced step
         if self.lr_range is not None and isinstance(optimizer.optimizer._learning_rate, keras.Variable):
             optimizer.learning_rate = self.lr_range[1]
         self.group_multipliers = factors
-        model.train_function = None  # retrace with the new factors
         if self.verbose:
             print("DiscriminativeLR: " + ", ".join(f"{g} x{f:.3g}" for g, f in factors.items()))
 
