@@ -12,12 +12,14 @@ import json
 import os
 
 from keras_transfer import _checks
+from keras_transfer.api_export import keras_transfer_export
 
 DOWNLOAD_SCHEMES = ("kaggle", "hf", "modelscope", "gs")
 
 
+@keras_transfer_export("keras_transfer.text.PresetNotFoundError")
 class PresetNotFoundError(ValueError):
-    """A preset name or directory that does not exist."""
+    """A preset name or directory that does not exist (a `ValueError`)."""
 
 
 def _text_preset_names():

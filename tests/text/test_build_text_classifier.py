@@ -204,7 +204,7 @@ class TestBadInput:
 
     def test_preset_not_found_says_what_was_looked_for(self, tmp_path):
         missing = str(tmp_path / "no_such_preset")
-        with pytest.raises(ValueError, match=r"looked for a local preset directory .*no_such_preset.*does not exist"):
+        with pytest.raises(kt.text.PresetNotFoundError, match=r"looked for a local preset directory .*no_such_preset.*does not exist"):
             kt.build_text_classifier(missing, 2)
         with pytest.raises(ValueError, match=r"neither a keras-hub text preset name nor an existing directory \(looked for both\).*Did you mean 'bert_tiny_en_uncased'"):
             kt.build_text_classifier("bert_tiny_en_uncase", 2)
