@@ -67,7 +67,8 @@ def _as_text_array(x, argument):
                 argument, "strings only", item, error=TypeError,
                 hint="Every element of the batch must be a `str` (or UTF-8 `bytes`).",
             )
-    return array
+    decoded = [item.decode("utf-8") if isinstance(item, bytes) else item for item in array]
+    return np.array(decoded, dtype=str) if decoded else np.array([], dtype=str)
 
 
 class TextPipelineModel(keras.Model):
@@ -148,7 +149,7 @@ class TextPipelineModel(keras.Model):
     def _text_dataset(self, x, y, sample_weight, batch_size, *, shuffle, argument="x"):
         texts = _as_text_array(x, argument)
         self._check_lengths(texts, argument)
-        parts = [texts.astype(str) if texts.size else texts]
+        parts = [texts]
         for value, name in ((y, "y"), (sample_weight, "sample_weight")):
             if value is None:
                 continue
@@ -199,8 +200,8 @@ class TextPipelineModel(keras.Model):
         if args and (isinstance(args[0], (str, bytes)) or is_text(args[0])):
             texts = args[0]
             if not isinstance(texts, tf.Tensor):
-                texts = tf.constant(_as_text_array(texts, "inputs").astype(str))
-            args = (self.preprocessor(texts),) + args[1:]
+                texts = tf.constant(_as_text_array(texts, "inputs"))
+            args = (self._tokenize(texts),) + args[1:]
         return super().__call__(*args, **kwargs)
 
     def fit(
@@ -274,7 +275,7 @@ class TextPipelineModel(keras.Model):
         if isinstance(x, (str, bytes)) or is_text(x):
             texts = _as_text_array(x, "x")
             self._check_lengths(texts, "x")
-            x = self.preprocessor(tf.constant(texts.astype(str)))
+            x = self._tokenize(tf.constant(texts))
         return x, y, sample_weight
 
     def train_on_batch(self, x, y=None, sample_weight=None, **kwargs):

@@ -32,6 +32,8 @@ class TestBuildTextClassifier(TestCase):
         # Calling the model on strings tokenizes first: same numbers as predict.
         self.assertAllClose(model(TEXTS[:5]), probabilities, atol=1e-6)
         self.assertAllClose(model(np.array(TEXTS[:5])), probabilities, atol=1e-6)
+        utf8 = [text.encode("utf-8") for text in TEXTS[:5]]
+        self.assertAllClose(model.predict(utf8, verbose=0), probabilities, atol=1e-6)
         # The encoder and the head, taken apart, compose to the model.
         features = model.feature_extractor.predict(TEXTS[:5], verbose=0)
         assert features.shape == (5, 8)
