@@ -28,12 +28,12 @@ import warnings
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-import keras  # noqa: E402
-import numpy as np  # noqa: E402
-import tensorflow as tf  # noqa: E402
+import keras
+import numpy as np
+import tensorflow as tf
 
-import keras_transfer as kt  # noqa: E402
-from keras_transfer.text import demo  # noqa: E402
+import keras_transfer as kt
+from keras_transfer.text import demo
 
 
 def main(argv=None):

@@ -5,8 +5,7 @@ from keras_transfer import groups as groups_lib
 from keras_transfer.api_export import keras_transfer_export
 from keras_transfer.text import presets
 from keras_transfer.text.pipeline import ON_TOO_LONG
-from keras_transfer.text.text_classifier import TextClassifier
-from keras_transfer.text.text_classifier import check_head
+from keras_transfer.text.text_classifier import TextClassifier, check_head
 from keras_transfer.text.text_encoder import POOLINGS
 
 

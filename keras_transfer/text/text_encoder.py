@@ -5,8 +5,7 @@ import keras
 from keras_transfer import _checks
 from keras_transfer.api_export import keras_transfer_export
 from keras_transfer.text import groups as groups_lib
-from keras_transfer.text.pipeline import ON_TOO_LONG
-from keras_transfer.text.pipeline import TextPipelineModel
+from keras_transfer.text.pipeline import ON_TOO_LONG, TextPipelineModel
 from keras_transfer.text.pooling import TextPooling
 
 POOLINGS = ("mean", "cls", "pooler")

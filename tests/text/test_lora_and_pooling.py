@@ -1,8 +1,8 @@
+import keras
 import numpy as np
 import pytest
 import tensorflow as tf
 
-import keras
 import keras_transfer as kt
 from tests.test_case import TestCase
 from tests.text.tiny_preset import sentiment_texts
