@@ -1,0 +1,1 @@
+"""The keras_transfer benchmark suite: `python -m benchmarks.run [--quick] [--only NAME]`."""

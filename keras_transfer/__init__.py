@@ -16,11 +16,13 @@ from keras_transfer import data  # noqa: E402
 from keras_transfer import export  # noqa: E402
 from keras_transfer import fine_tuning  # noqa: E402
 from keras_transfer import layers  # noqa: E402
+from keras_transfer import losses  # noqa: E402
 from keras_transfer import models  # noqa: E402
 from keras_transfer import optimizers  # noqa: E402
 from keras_transfer import text  # noqa: E402
 from keras_transfer import utils  # noqa: E402
 from keras_transfer.feature_extraction import build_classifier  # noqa: E402
+from keras_transfer.feature_extraction import fit_classifier  # noqa: E402
 from keras_transfer.fine_tuning import fine_tune  # noqa: E402
 from keras_transfer.fine_tuning import lr_find  # noqa: E402
 from keras_transfer.groups import describe_groups  # noqa: E402
@@ -40,8 +42,10 @@ __all__ = [
     "export",
     "fine_tune",
     "fine_tuning",
+    "fit_classifier",
     "layer_groups",
     "layers",
+    "losses",
     "lr_find",
     "models",
     "optimizers",

@@ -6,7 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-DEBIAN_PACKAGES=(dataset-fashion-mnist fonts-dejavu-core fonts-liberation fonts-freefont-ttf)
+DEBIAN_PACKAGES=(dataset-fashion-mnist fonts-dejavu-core fonts-dejavu-extra fonts-liberation fonts-freefont-ttf)
 
 missing=()
 if command -v dpkg-query >/dev/null 2>&1; then

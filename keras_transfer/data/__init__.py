@@ -1,9 +1,24 @@
 """Data helpers: offline real datasets and `tf.data` pipelines."""
 
+from keras_transfer.data.domain_adaptation import domain_adaptation_dataset
 from keras_transfer.data.fashion_mnist import FASHION_MNIST_CLASSES
 from keras_transfer.data.fashion_mnist import load_fashion_mnist
+from keras_transfer.data.fashion_mnist_m import blend_with_photos
+from keras_transfer.data.fashion_mnist_m import load_fashion_mnist_m
+from keras_transfer.data.font_digits import render_font_digits
+from keras_transfer.data.pipeline import image_dataset
+from keras_transfer.data.uci_digits import load_uci_digits
 
-__all__ = ["FASHION_MNIST_CLASSES", "load_fashion_mnist"]
+__all__ = [
+    "FASHION_MNIST_CLASSES",
+    "blend_with_photos",
+    "domain_adaptation_dataset",
+    "image_dataset",
+    "load_fashion_mnist",
+    "load_fashion_mnist_m",
+    "load_uci_digits",
+    "render_font_digits",
+]
 from keras_transfer.data.fortunes import FORTUNE_TOPICS  # noqa: E402
 from keras_transfer.data.fortunes import load_fortunes  # noqa: E402
 from keras_transfer.data.fortunes import per_class_split  # noqa: E402

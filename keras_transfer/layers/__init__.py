@@ -3,6 +3,15 @@
 from keras_transfer.backbones.freezable_dropout import FreezableDropout
 from keras_transfer.backbones.image_preprocessing import ImagePreprocessing
 from keras_transfer.text.pooling import TextPooling
+from keras_transfer.domain_adaptation.conditional_domain_adversarial_head import ConditionalDomainAdversarialHead
+from keras_transfer.domain_adaptation.domain_adversarial_head import DomainAdversarialHead
+from keras_transfer.domain_adaptation.gradient_reversal import GradientReversal
 
-__all__ = ["FreezableDropout", "ImagePreprocessing"]
+__all__ = [
+    "ConditionalDomainAdversarialHead",
+    "DomainAdversarialHead",
+    "FreezableDropout",
+    "GradientReversal",
+    "ImagePreprocessing",
+]
 __all__ += ["TextPooling"]

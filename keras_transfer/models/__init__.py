@@ -1,8 +1,9 @@
 """Public Keras models of keras_transfer (all registered for serialization)."""
 
+from keras_transfer.domain_adaptation.domain_adaptation_model import DomainAdaptationModel
 from keras_transfer.feature_extraction.transfer_classifier import TransferClassifier
 from keras_transfer.text.text_classifier import TextClassifier
 from keras_transfer.text.text_encoder import TextEncoder
 
-__all__ = ["TransferClassifier"]
+__all__ = ["DomainAdaptationModel", "TransferClassifier"]
 __all__ += ["TextClassifier", "TextEncoder"]

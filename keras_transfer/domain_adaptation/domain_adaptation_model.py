@@ -1,0 +1,267 @@
+"""`DomainAdaptationModel`: feature extractor + classifier + an alignment, trained by `fit`."""
+
+import keras
+import tensorflow as tf
+from keras import ops
+
+from keras_transfer import _checks
+from keras_transfer.api_export import keras_transfer_export
+from keras_transfer.domain_adaptation.conditional_domain_adversarial_head import (
+    ConditionalDomainAdversarialHead,
+)
+from keras_transfer.domain_adaptation.coral import CORAL
+from keras_transfer.domain_adaptation.domain_adversarial_head import DomainAdversarialHead
+from keras_transfer.domain_adaptation.mmd import MMD
+
+ALIGNMENTS = (DomainAdversarialHead, ConditionalDomainAdversarialHead, MMD, CORAL)
+_ALIGNMENT_NAMES = (
+    "a keras_transfer.layers.DomainAdversarialHead, a keras_transfer.layers."
+    "ConditionalDomainAdversarialHead, a keras_transfer.losses.MMD or a keras_transfer.losses.CORAL"
+)
+_DA_LOG_KEYS = ("task_loss", "alignment_loss", "domain_accuracy")
+
+
+def _check_layer(name, value):
+    if not isinstance(value, keras.layers.Layer):
+        raise _checks.invalid(name, "a Keras layer or model", value, error=TypeError)
+    return value
+
+
+def _replicas():
+    return tf.distribute.get_strategy().num_replicas_in_sync
+
+
+def _scale(value):
+    """Per-replica share of a loss: the gradients of the replicas are summed."""
+    return value / _replicas() if _replicas() > 1 else value
+
+
+def _unscale(value):
+    return value * _replicas() if _replicas() > 1 else value
+
+
+@keras_transfer_export("keras_transfer.models.DomainAdaptationModel")
+class DomainAdaptationModel(keras.Model):
+    """A classifier trained on labelled source data and unlabelled target data.
+
+    Each training batch holds a labelled source batch and an unlabelled target
+    batch (`keras_transfer.data.domain_adaptation_dataset` builds them).
+    Both go through `feature_extractor` in one pass (BatchNormalization
+    normalises with the statistics of both domains), or in one pass per
+    domain with `joint_forward=False` (per-domain batch statistics during
+    training, as ADAPT does); `classifier` is trained on the source labels with the
+    compiled loss, and `alignment` pulls the two domains' features together:
+
+    - `keras_transfer.layers.DomainAdversarialHead` (DANN): a domain
+      classifier behind gradient reversal, binary cross-entropy between
+      source (label 1) and target (label 0), each domain weighted one half.
+    - `keras_transfer.layers.ConditionalDomainAdversarialHead` (CDAN, CDAN+E):
+      the same on features x class predictions.
+    - `keras_transfer.losses.MMD` (DAN) or `keras_transfer.losses.CORAL`:
+      a discrepancy between the feature batches, minimised.
+
+    The loss minimised is `task_loss + alignment_weight * alignment_loss`.
+    Logs show `loss` (that sum), `task_loss`, `alignment_loss`, the compiled
+    metrics on the source batch and, for adversarial heads, the
+    `domain_accuracy` of the domain classifier (near 0.5 once the domains are
+    confused). `sample_weight` weights the source task loss.
+
+    Calling the model, `predict` and `evaluate` take plain inputs and return
+    the classifier's output: `validation_data=(x_val, y_val)` evaluates on
+    (labelled target) data as any Keras model. `inference_model` is the plain
+    functional `feature_extractor` + `classifier` model for saving and export.
+
+    Args:
+        feature_extractor: a Keras model or layer, inputs -> features.
+        classifier: a Keras model or layer, features -> class predictions.
+        alignment: one of the alignment objects above.
+        alignment_weight: float >= 0, the factor of the alignment loss.
+            Defaults to `1.0`.
+        joint_forward: bool, one forward pass over the concatenated source
+            and target batch (`True`) or one pass per domain (`False`).
+            Defaults to `True`.
+
+    Call arguments:
+        inputs: a batch of inputs (or the dict `{"source": ..., "target": ...}`
+            of a training batch, whose source part is classified).
+        training: bool.
+
+    Example:
+
+    >>> import numpy as np, keras, keras_transfer
+    >>> features = keras.Sequential([keras.Input((4,)), keras.layers.Dense(8, activation="relu")])
+    >>> classifier = keras.Sequential([keras.Input((8,)), keras.layers.Dense(3, activation="softmax")])
+    >>> model = keras_transfer.models.DomainAdaptationModel(
+    ...     features, classifier, alignment=keras_transfer.layers.DomainAdversarialHead((16,)))
+    >>> model.compile("adam", "sparse_categorical_crossentropy", metrics=["accuracy"])
+    >>> rng = np.random.default_rng(0)
+    >>> data = keras_transfer.data.domain_adaptation_dataset(
+    ...     source=(rng.normal(size=(64, 4)), rng.integers(0, 3, 64)),
+    ...     target=rng.normal(1.0, 1.0, size=(48, 4)), batch_size=16)
+    >>> history = model.fit(data, epochs=1, verbose=0)
+    >>> sorted(history.history)
+    ['accuracy', 'alignment_loss', 'domain_accuracy', 'loss', 'task_loss']
+    >>> model.predict(np.zeros((2, 4)), verbose=0).shape
+    (2, 3)
+
+    Reference:
+        Ganin et al., "Domain-Adversarial Training of Neural Networks", JMLR
+        2016; Long et al., "Learning Transferable Features with Deep
+        Adaptation Networks", ICML 2015; Sun and Saenko, "Deep CORAL", ECCV
+        2016 workshops; Long et al., "Conditional Adversarial Domain
+        Adaptation", NeurIPS 2018.
+    """
+
+    def __init__(self, feature_extractor, classifier, alignment, alignment_weight=1.0, joint_forward=True, **kwargs):
+        super().__init__(**kwargs)
+        self.feature_extractor = _check_layer("feature_extractor", feature_extractor)
+        self.classifier = _check_layer("classifier", classifier)
+        if not isinstance(alignment, ALIGNMENTS):
+            raise _checks.invalid("alignment", _ALIGNMENT_NAMES, alignment, error=TypeError)
+        self.alignment = alignment
+        self.alignment_weight = _checks.check_float("alignment_weight", alignment_weight, minimum=0.0)
+        if not isinstance(joint_forward, bool):
+            raise _checks.invalid("joint_forward", "a bool", joint_forward, error=TypeError)
+        self.joint_forward = joint_forward
+        self.adversarial = isinstance(alignment, (DomainAdversarialHead, ConditionalDomainAdversarialHead))
+        self.task_loss_tracker = keras.metrics.Mean(name="task_loss")
+        self.alignment_loss_tracker = keras.metrics.Mean(name="alignment_loss")
+        if self.adversarial:
+            self.domain_accuracy_tracker = keras.metrics.Mean(name="domain_accuracy")
+        shape = getattr(feature_extractor, "input_shape", None) if getattr(feature_extractor, "built", False) else None
+        if shape is not None and not isinstance(shape, list):
+            self.build(shape)
+
+    # === Build ===
+    def build(self, input_shape):
+        if isinstance(input_shape, dict):
+            input_shape = input_shape["source"]
+        features = keras.KerasTensor(tuple(input_shape), dtype=self.compute_dtype)
+        if not self.feature_extractor.built:
+            self.feature_extractor.build(tuple(input_shape))
+        features = self.feature_extractor.compute_output_spec(features)
+        if not self.classifier.built:
+            self.classifier.build(tuple(features.shape))
+        predictions = self.classifier.compute_output_spec(features)
+        if isinstance(self.alignment, DomainAdversarialHead) and not self.alignment.built:
+            self.alignment.build(tuple(features.shape))
+        elif isinstance(self.alignment, ConditionalDomainAdversarialHead) and not self.alignment.built:
+            self.alignment.build([tuple(features.shape), tuple(predictions.shape)])
+        self.built = True
+
+    def call(self, inputs, training=None):
+        if isinstance(inputs, dict) and "source" in inputs:
+            inputs = inputs["source"]
+        return self.classifier(self.feature_extractor(inputs, training=training), training=training)
+
+    @property
+    def inference_model(self):
+        """A new functional model `classifier(feature_extractor(x))`, sharing the weights.
+
+        A plain Keras model: save it, export it (`model.export`), serve it.
+        """
+        inputs = keras.Input(shape=tuple(self.feature_extractor.input_shape[1:]), name="inputs")
+        outputs = self.classifier(self.feature_extractor(inputs))
+        return keras.Model(inputs, outputs, name=f"{self.name}_inference")
+
+    # === Training ===
+    def _unpack(self, data):
+        x, y, sample_weight = keras.utils.unpack_x_y_sample_weight(data)
+        if not (isinstance(x, dict) and set(x) == {"source", "target"}):
+            raise _checks.invalid(
+                "x",
+                "training batches {'source': source inputs, 'target': target inputs} with source labels",
+                type(x).__name__ if not isinstance(x, dict) else sorted(x),
+                hint="Build the training data with keras_transfer.data.domain_adaptation_dataset("
+                "source=(x_s, y_s), target=x_t, batch_size=...).",
+            )
+        if y is None:
+            raise _checks.invalid("y", "source labels in each training batch", y)
+        return x["source"], x["target"], y, sample_weight
+
+    def _alignment_loss(self, features, predictions, n_source, training):
+        source_f, target_f = features[:n_source], features[n_source:]
+        if not self.adversarial:
+            return self.alignment(source_f, target_f), None
+        if isinstance(self.alignment, ConditionalDomainAdversarialHead):
+            logits = self.alignment([features, predictions], training=training)
+        else:
+            logits = self.alignment(features, training=training)
+        logits = ops.cast(ops.reshape(logits, (-1,)), "float32")
+        is_source = ops.arange(ops.shape(logits)[0]) < n_source
+        labels = ops.cast(is_source, "float32")
+        losses = ops.binary_crossentropy(labels, logits, from_logits=True)
+        if isinstance(self.alignment, ConditionalDomainAdversarialHead) and self.alignment.entropy_conditioning:
+            weights = self.alignment.entropy_weights(predictions)
+        else:
+            weights = ops.ones_like(losses)
+        source_w = ops.where(is_source, weights, 0.0)
+        target_w = ops.where(is_source, 0.0, weights)
+        loss = 0.5 * (
+            ops.sum(source_w * losses) / ops.sum(source_w) + ops.sum(target_w * losses) / ops.sum(target_w)
+        )
+        correct = ops.cast(ops.equal(logits > 0.0, is_source), "float32")
+        accuracy = 0.5 * (
+            ops.sum(ops.where(is_source, correct, 0.0)) / ops.cast(n_source, "float32")
+            + ops.sum(ops.where(is_source, 0.0, correct))
+            / ops.cast(ops.shape(logits)[0] - n_source, "float32")
+        )
+        return loss, accuracy
+
+    def train_step(self, data):
+        x_source, x_target, y, sample_weight = self._unpack(data)
+        if not self.built:  # parts without an input shape: built on the first batch
+            self.build((None, *x_source.shape[1:]))
+        n_source = ops.shape(x_source)[0]
+        x_target = ops.cast(x_target, x_source.dtype)
+        with tf.GradientTape() as tape:
+            if self.joint_forward:
+                features = self.feature_extractor(ops.concatenate([x_source, x_target], axis=0), training=True)
+            else:
+                features = ops.concatenate(
+                    [self.feature_extractor(x_source, training=True), self.feature_extractor(x_target, training=True)],
+                    axis=0,
+                )
+            predictions = self.classifier(features, training=True)
+            y_pred = predictions[:n_source]
+            task_loss = self._compute_loss(
+                x=x_source, y=y, y_pred=y_pred, sample_weight=sample_weight, training=True
+            )
+            alignment_loss, domain_accuracy = self._alignment_loss(features, predictions, n_source, True)
+            alignment_loss = ops.cast(alignment_loss, "float32")
+            loss = ops.cast(task_loss, "float32") + self.alignment_weight * _scale(alignment_loss)
+            self._loss_tracker.update_state(_unscale(loss))
+            scaled = self.optimizer.scale_loss(loss) if self.optimizer is not None else loss
+        variables = self.trainable_weights
+        gradients = tape.gradient(scaled, variables)
+        self.optimizer.apply_gradients(zip(gradients, variables))
+        self.task_loss_tracker.update_state(_unscale(task_loss))
+        self.alignment_loss_tracker.update_state(alignment_loss)
+        if domain_accuracy is not None:
+            self.domain_accuracy_tracker.update_state(domain_accuracy)
+        return self.compute_metrics(x_source, y, y_pred, sample_weight=sample_weight)
+
+    def test_step(self, data):
+        logs = super().test_step(data)
+        return {k: v for k, v in logs.items() if k not in _DA_LOG_KEYS}
+
+    # === Config ===
+    def get_config(self):
+        config = super().get_config()
+        config.update(
+            {
+                "feature_extractor": keras.saving.serialize_keras_object(self.feature_extractor),
+                "classifier": keras.saving.serialize_keras_object(self.classifier),
+                "alignment": keras.saving.serialize_keras_object(self.alignment),
+                "alignment_weight": self.alignment_weight,
+                "joint_forward": self.joint_forward,
+            }
+        )
+        return config
+
+    @classmethod
+    def from_config(cls, config):
+        config = dict(config)
+        for key in ("feature_extractor", "classifier", "alignment"):
+            config[key] = keras.saving.deserialize_keras_object(config[key])
+        return cls(**config)

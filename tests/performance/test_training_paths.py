@@ -1,0 +1,31 @@
+"""Cross-cutting checks over every registered training path (see training_paths.py)."""
+
+import keras
+import numpy as np
+import pytest
+
+from tests.performance.training_paths import PATHS
+
+NAMES = sorted(PATHS)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_jit_compile_matches_no_jit(name):
+    keras.utils.set_random_seed(1)
+    compiled = PATHS[name](jit_compile=True)
+    keras.backend.clear_session()
+    keras.utils.set_random_seed(1)
+    plain = PATHS[name](jit_compile=False)
+    assert np.isfinite(compiled.losses).all()
+    np.testing.assert_allclose(compiled.losses, plain.losses, rtol=1e-3, atol=1e-4)
+    np.testing.assert_allclose(compiled.predictions, plain.predictions, rtol=1e-3, atol=1e-4)
+
+
+@pytest.mark.parametrize("policy", ["mixed_float16", "mixed_bfloat16"])
+@pytest.mark.parametrize("name", NAMES)
+def test_mixed_precision_finite_losses_float32_predictions(name, policy):
+    keras.config.set_dtype_policy(policy)
+    run = PATHS[name](jit_compile=False)
+    assert np.isfinite(run.losses).all(), run.losses
+    assert run.predictions.dtype == np.float32
+    np.testing.assert_allclose(run.predictions.sum(axis=1), 1.0, atol=1e-2)
