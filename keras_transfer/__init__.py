@@ -19,6 +19,7 @@ from keras_transfer import layers  # noqa: E402
 from keras_transfer import losses  # noqa: E402
 from keras_transfer import models  # noqa: E402
 from keras_transfer import optimizers  # noqa: E402
+from keras_transfer import text  # noqa: E402
 from keras_transfer import utils  # noqa: E402
 from keras_transfer.feature_extraction import build_classifier  # noqa: E402
 from keras_transfer.feature_extraction import fit_classifier  # noqa: E402
@@ -27,12 +28,14 @@ from keras_transfer.fine_tuning import lr_find  # noqa: E402
 from keras_transfer.groups import describe_groups  # noqa: E402
 from keras_transfer.groups import layer_groups  # noqa: E402
 from keras_transfer.groups import set_trainable  # noqa: E402
+from keras_transfer.text import build_text_classifier  # noqa: E402
 
 __version__ = "0.1.0"
 
 __all__ = [
     "backbones",
     "build_classifier",
+    "build_text_classifier",
     "callbacks",
     "data",
     "describe_groups",
@@ -47,5 +50,6 @@ __all__ = [
     "models",
     "optimizers",
     "set_trainable",
+    "text",
     "utils",
 ]

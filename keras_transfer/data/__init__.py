@@ -19,3 +19,8 @@ __all__ = [
     "load_uci_digits",
     "render_font_digits",
 ]
+from keras_transfer.data.fortunes import FORTUNE_TOPICS  # noqa: E402
+from keras_transfer.data.fortunes import load_fortunes  # noqa: E402
+from keras_transfer.data.fortunes import per_class_split  # noqa: E402
+
+__all__ += ["FORTUNE_TOPICS", "load_fortunes", "per_class_split"]

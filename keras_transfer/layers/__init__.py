@@ -2,6 +2,7 @@
 
 from keras_transfer.backbones.freezable_dropout import FreezableDropout
 from keras_transfer.backbones.image_preprocessing import ImagePreprocessing
+from keras_transfer.text.pooling import TextPooling
 from keras_transfer.domain_adaptation.conditional_domain_adversarial_head import ConditionalDomainAdversarialHead
 from keras_transfer.domain_adaptation.domain_adversarial_head import DomainAdversarialHead
 from keras_transfer.domain_adaptation.gradient_reversal import GradientReversal
@@ -13,3 +14,4 @@ __all__ = [
     "GradientReversal",
     "ImagePreprocessing",
 ]
+__all__ += ["TextPooling"]

@@ -2,5 +2,8 @@
 
 from keras_transfer.domain_adaptation.domain_adaptation_model import DomainAdaptationModel
 from keras_transfer.feature_extraction.transfer_classifier import TransferClassifier
+from keras_transfer.text.text_classifier import TextClassifier
+from keras_transfer.text.text_encoder import TextEncoder
 
 __all__ = ["DomainAdaptationModel", "TransferClassifier"]
+__all__ += ["TextClassifier", "TextEncoder"]
