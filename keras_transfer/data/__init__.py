@@ -5,22 +5,23 @@ from keras_transfer.data.fashion_mnist import FASHION_MNIST_CLASSES
 from keras_transfer.data.fashion_mnist import load_fashion_mnist
 from keras_transfer.data.fashion_mnist_m import blend_with_photos
 from keras_transfer.data.fashion_mnist_m import load_fashion_mnist_m
+from keras_transfer.data.fortunes import FORTUNE_TOPICS
+from keras_transfer.data.fortunes import load_fortunes
+from keras_transfer.data.fortunes import per_class_split
 from keras_transfer.data.font_digits import render_font_digits
 from keras_transfer.data.pipeline import image_dataset
 from keras_transfer.data.uci_digits import load_uci_digits
 
 __all__ = [
     "FASHION_MNIST_CLASSES",
+    "FORTUNE_TOPICS",
     "blend_with_photos",
     "domain_adaptation_dataset",
     "image_dataset",
     "load_fashion_mnist",
     "load_fashion_mnist_m",
+    "load_fortunes",
     "load_uci_digits",
+    "per_class_split",
     "render_font_digits",
 ]
-from keras_transfer.data.fortunes import FORTUNE_TOPICS  # noqa: E402
-from keras_transfer.data.fortunes import load_fortunes  # noqa: E402
-from keras_transfer.data.fortunes import per_class_split  # noqa: E402
-
-__all__ += ["FORTUNE_TOPICS", "load_fortunes", "per_class_split"]

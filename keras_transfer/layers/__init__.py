@@ -2,10 +2,10 @@
 
 from keras_transfer.backbones.freezable_dropout import FreezableDropout
 from keras_transfer.backbones.image_preprocessing import ImagePreprocessing
-from keras_transfer.text.pooling import TextPooling
 from keras_transfer.domain_adaptation.conditional_domain_adversarial_head import ConditionalDomainAdversarialHead
 from keras_transfer.domain_adaptation.domain_adversarial_head import DomainAdversarialHead
 from keras_transfer.domain_adaptation.gradient_reversal import GradientReversal
+from keras_transfer.text.pooling import TextPooling
 
 __all__ = [
     "ConditionalDomainAdversarialHead",
@@ -13,5 +13,5 @@ __all__ = [
     "FreezableDropout",
     "GradientReversal",
     "ImagePreprocessing",
+    "TextPooling",
 ]
-__all__ += ["TextPooling"]

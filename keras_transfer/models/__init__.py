@@ -5,5 +5,4 @@ from keras_transfer.feature_extraction.transfer_classifier import TransferClassi
 from keras_transfer.text.text_classifier import TextClassifier
 from keras_transfer.text.text_encoder import TextEncoder
 
-__all__ = ["DomainAdaptationModel", "TransferClassifier"]
-__all__ += ["TextClassifier", "TextEncoder"]
+__all__ = ["DomainAdaptationModel", "TextClassifier", "TextEncoder", "TransferClassifier"]
