@@ -4,6 +4,7 @@ import argparse
 import os
 import sys
 import time
+import warnings
 
 
 def _progress(total):
@@ -30,7 +31,9 @@ def _demo(args):
 
         print("\nText: a pretrained sentence encoder against training from scratch.")
         try:
-            text = run_text_demo(quick=args.quick, progress=lambda message: print("  " + message, flush=True))
+            with warnings.catch_warnings():  # the demo truncates long texts to 64 tokens on purpose
+                warnings.filterwarnings("ignore", message=".*truncated to sequence_length.*")
+                text = run_text_demo(quick=args.quick, progress=lambda message: print("  " + message, flush=True))
         except FileNotFoundError as error:  # the encoder or the texts are not installed
             print(f"  skipped: {error}")
         else:
