@@ -14,10 +14,12 @@ from keras_transfer import backbones  # noqa: E402
 from keras_transfer import callbacks  # noqa: E402
 from keras_transfer import data  # noqa: E402
 from keras_transfer import export  # noqa: E402
+from keras_transfer import few_shot  # noqa: E402
 from keras_transfer import fine_tuning  # noqa: E402
 from keras_transfer import layers  # noqa: E402
 from keras_transfer import models  # noqa: E402
 from keras_transfer import optimizers  # noqa: E402
+from keras_transfer import regularizers  # noqa: E402
 from keras_transfer.feature_extraction import build_classifier  # noqa: E402
 from keras_transfer.fine_tuning import fine_tune  # noqa: E402
 from keras_transfer.fine_tuning import lr_find  # noqa: E402
@@ -34,6 +36,7 @@ __all__ = [
     "data",
     "describe_groups",
     "export",
+    "few_shot",
     "fine_tune",
     "fine_tuning",
     "layer_groups",
@@ -41,5 +44,6 @@ __all__ = [
     "lr_find",
     "models",
     "optimizers",
+    "regularizers",
     "set_trainable",
 ]
