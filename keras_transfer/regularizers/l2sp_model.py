@@ -140,7 +140,19 @@ class L2SPModel(keras.Model):
                 raise ValueError(f"Variable {variable.path!r} already has an L2-SP regulariser; apply L2-SP once.")
             variable.regularizer = regularizer if existing is None else _Sum(existing, regularizer)
             self.l2sp_regularizers.append(regularizer)
-        self._l2sp_variables = _capable_variables([model])
+
+    @property
+    def feature_extractor(self):
+        """The wrapped model's `feature_extractor` (shares weights), if it has one."""
+        extractor = getattr(self.model, "feature_extractor", None)
+        if extractor is None:
+            raise AttributeError(f"The wrapped model {self.model.name!r} has no `feature_extractor`.")
+        return extractor
+
+    def _pairs(self):
+        # Recomputed, not stored: a list of variables set on a Keras model
+        # would be tracked (and saved) as the model's own variables.
+        return list(zip(_capable_variables([self.model]), self.l2sp_regularizers))
 
     @property
     def layer_groups(self):
@@ -151,7 +163,7 @@ class L2SPModel(keras.Model):
         """The current L2-SP penalty (a scalar), over trainable variables by default."""
         total = keras.ops.zeros((), "float32")
         training = {id(v) for v in self.trainable_weights}
-        for variable, regularizer in zip(self._l2sp_variables, self.l2sp_regularizers):
+        for variable, regularizer in self._pairs():
             if id(variable) in training or not trainable_only:
                 total = total + regularizer(variable)
         return total
@@ -160,7 +172,7 @@ class L2SPModel(keras.Model):
         """`{variable path: pretrained value}` of every anchored variable."""
         return {
             variable.path: np.asarray(regularizer.anchor.numpy())
-            for variable, regularizer in zip(self._l2sp_variables, self.l2sp_regularizers)
+            for variable, regularizer in self._pairs()
             if regularizer.anchor is not None
         }
 

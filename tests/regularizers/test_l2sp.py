@@ -117,6 +117,12 @@ class TestApplyL2SP(TestCase):
             history = model.fit(x, y, batch_size=8, epochs=3, callbacks=callbacks, verbose=0)
             assert history.history["freeze_stage"] == [0.0, 1.0, 1.0]
             assert isinstance(model.optimizer, kt.optimizers.GroupOptimizer)
+            if alpha:  # saved mid-schedule, with the wrapped optimizer: loads and resumes
+                path = self.tmp_path_str("scheduled.keras")
+                model.save(path)
+                revived = keras.models.load_model(path)
+                assert float(revived.l2sp_penalty()) == pytest.approx(float(model.l2sp_penalty()), rel=1e-5)
+                revived.fit(x, y, batch_size=8, epochs=1, verbose=0)
             return np.abs(base.backbone.get_layer("block1_conv").kernel.numpy() - anchor).sum()
 
         plain, pulled = run(0.0), run(50.0)
@@ -160,6 +166,7 @@ class TestApplyL2SP(TestCase):
         base.compile(keras.optimizers.SGD(0.01), "sparse_categorical_crossentropy", metrics=["accuracy"])
         model = kt.regularizers.apply_l2sp(base)
         assert model.compiled and isinstance(model.optimizer, keras.optimizers.SGD)
+        assert [v.path for v in model.weights] == [v.path for v in base.weights]  # anchors are not weights
         assert model.optimizer is not base.optimizer
         assert list(model.layer_groups) == list(kt.layer_groups(base))
         assert "head" in kt.describe_groups(model, print_fn=None)
@@ -202,3 +209,26 @@ class TestApplyL2SP(TestCase):
         body.kernel.assign(body.kernel + 1.0)
         user = float(keras.regularizers.L2(1.0)(body.kernel))
         assert float(sum(model.losses)) == pytest.approx(user + 0.5 * 12)
+
+
+class TestL2SPModelUse(TestCase):
+    def test_exports_like_the_wrapped_model(self):
+        import tensorflow as tf
+
+        x, _ = tiny_data(n=4)
+        model = kt.regularizers.apply_l2sp(tiny_classifier(), alpha=0.1)
+        path = self.tmp_path_str("exported")
+        kt.export.export_saved_model(model, path)
+        serve = tf.saved_model.load(path).signatures["serving_default"]
+        probabilities = serve(images=tf.constant(x))["probabilities"].numpy()
+        self.assertAllClose(probabilities, model.predict(x, verbose=0), atol=1e-6)  # not softmax applied twice
+        features = self.tmp_path_str("features")
+        kt.export.export_saved_model(model, features, kind="feature_vector")
+        served = tf.saved_model.load(features).signatures["serving_default"](images=tf.constant(x))["features"]
+        self.assertAllClose(served, model.feature_extractor.predict(x, verbose=0), atol=1e-6)
+
+    def test_few_shot_evaluation_uses_the_wrapped_features(self):
+        x, y = tiny_data(n=30, num_classes=3)
+        model = kt.regularizers.apply_l2sp(tiny_classifier(), alpha=0.1)
+        result = kt.few_shot.evaluate_episodes(model, x, y, n_way=3, k_shot=2, queries=2, episodes=3)
+        assert result.episodes == 3
