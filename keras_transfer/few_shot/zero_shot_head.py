@@ -111,7 +111,8 @@ class ZeroShotHead(keras.layers.Layer):
             raise ValueError(f"ZeroShotHead expects embeddings of shape (batch, dim). Received: input_shape={input_shape}.")
         dim = int(input_shape[-1])
         if self.projection_layer is not None:
-            self.projection_layer.build((None, dim))
+            if not self.projection_layer.built:
+                self.projection_layer.build((None, dim))
         elif dim != self.class_dim:
             raise ValueError(
                 f"ZeroShotHead {self.name!r}: the input embeddings have dimension {dim} but the class embeddings "
