@@ -128,7 +128,7 @@ def summarize(result, seeds):
         "|---:|---|---:|---:|---:|---:|---:|",
     ]
     for k in sorted({r["k"] for r in records}):
-        def pick(method, strength):
+        def pick(method, strength, k=k):
             rows = sorted((r for r in records if r["k"] == k and r["method"] == method and r["strength"] == strength),
                           key=lambda r: r["seed"])
             return rows

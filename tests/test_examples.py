@@ -24,7 +24,7 @@ def test_there_are_examples():
 def test_example_runs_in_quick_mode(path):
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", PYTHONPATH=ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""))
     result = subprocess.run(
-        [sys.executable, path, "--quick"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=900
+        [sys.executable, path, "--quick"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=900, check=False
     )
     assert result.returncode == 0, f"{os.path.basename(path)} --quick failed:\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}"
     assert result.stdout.strip(), f"{os.path.basename(path)} printed nothing"

@@ -5,10 +5,11 @@ import keras
 from keras_transfer import _checks
 from keras_transfer.api_export import keras_transfer_export
 from keras_transfer.few_shot import _scoring
+from keras_transfer.few_shot._head import ClassScoreHead
 
 
 @keras_transfer_export("keras_transfer.few_shot.CosineClassifierHead")
-class CosineClassifierHead(keras.layers.Layer):
+class CosineClassifierHead(ClassScoreHead):
     """Scores embeddings by cosine similarity to learned class weight vectors.
 
     `scores = scale * cos(x, w_c)`: a `Dense` layer whose inputs and class
@@ -61,24 +62,16 @@ class CosineClassifierHead(keras.layers.Layer):
         kernel_initializer="glorot_uniform",
         **kwargs,
     ):
-        kwargs["dtype"] = _scoring.head_dtype(kwargs.get("dtype"))
-        super().__init__(**kwargs)
-        self.num_classes = _checks.check_int("num_classes", num_classes, minimum=1)
+        super().__init__(num_classes, activation, **kwargs)
         self.scale = _checks.check_float("scale", scale, minimum=0.0, exclusive_minimum=True)
         if not isinstance(learn_scale, bool):
             raise _checks.invalid("learn_scale", "a bool", learn_scale, error=TypeError)
         self.learn_scale = learn_scale
-        self.activation = _scoring.check_activation(activation)
-        self._activation_fn = keras.activations.get(activation) if activation else None
         self.kernel_initializer = keras.initializers.get(kernel_initializer)
 
     def build(self, input_shape):
-        if len(input_shape) != 2 or input_shape[-1] is None:
-            raise ValueError(
-                f"CosineClassifierHead expects embeddings of shape (batch, dim). Received: input_shape={input_shape}."
-            )
         self.kernel = self.add_weight(
-            shape=(int(input_shape[-1]), self.num_classes), initializer=self.kernel_initializer, name="kernel"
+            shape=(self.check_input_shape(input_shape), self.num_classes), initializer=self.kernel_initializer, name="kernel"
         )
         self.scale_weight = self.add_weight(
             shape=(), initializer=keras.initializers.Constant(self.scale), trainable=self.learn_scale, name="scale"
@@ -104,23 +97,16 @@ class CosineClassifierHead(keras.layers.Layer):
         self.kernel.assign(_scoring.unit_rows(means).T.astype("float32"))
         return self
 
-    def call(self, inputs):
-        inputs = keras.ops.cast(inputs, self.compute_dtype)
+    def _scores(self, inputs):
         kernel = keras.ops.cast(self.kernel, self.compute_dtype)
-        scores = keras.ops.cast(self.scale_weight, self.compute_dtype) * _scoring.cosine(inputs, keras.ops.transpose(kernel))
-        return self._activation_fn(scores) if self._activation_fn else scores
-
-    def compute_output_shape(self, input_shape):
-        return (input_shape[0], self.num_classes)
+        return keras.ops.cast(self.scale_weight, self.compute_dtype) * _scoring.cosine(inputs, keras.ops.transpose(kernel))
 
     def get_config(self):
         config = super().get_config()
         config.update(
             {
-                "num_classes": self.num_classes,
                 "scale": self.scale,
                 "learn_scale": self.learn_scale,
-                "activation": self.activation,
                 "kernel_initializer": keras.initializers.serialize(self.kernel_initializer),
             }
         )

@@ -6,10 +6,11 @@ import numpy as np
 from keras_transfer import _checks
 from keras_transfer.api_export import keras_transfer_export
 from keras_transfer.few_shot import _scoring
+from keras_transfer.few_shot._head import ClassScoreHead
 
 
 @keras_transfer_export("keras_transfer.few_shot.PrototypeHead")
-class PrototypeHead(keras.layers.Layer):
+class PrototypeHead(ClassScoreHead):
     """Classifies embeddings by their distance to one prototype per class.
 
     A prototype is the mean embedding of a class's support examples
@@ -54,19 +55,13 @@ class PrototypeHead(keras.layers.Layer):
     """
 
     def __init__(self, num_classes, *, metric="euclidean", scale=1.0, activation="softmax", **kwargs):
-        kwargs["dtype"] = _scoring.head_dtype(kwargs.get("dtype"))
-        super().__init__(**kwargs)
-        self.num_classes = _checks.check_int("num_classes", num_classes, minimum=1)
+        super().__init__(num_classes, activation, **kwargs)
         self.metric = _checks.check_choice("metric", metric, _scoring.METRICS)
         self.scale = _checks.check_float("scale", scale, minimum=0.0, exclusive_minimum=True)
-        self.activation = _scoring.check_activation(activation)
-        self._activation_fn = keras.activations.get(activation) if activation else None
         self._fitted = False
 
     def build(self, input_shape):
-        if len(input_shape) != 2 or input_shape[-1] is None:
-            raise ValueError(f"PrototypeHead expects embeddings of shape (batch, dim). Received: input_shape={input_shape}.")
-        dim = int(input_shape[-1])
+        dim = self.check_input_shape(input_shape)
         self.prototypes = self.add_weight(
             shape=(self.num_classes, dim), initializer="zeros", trainable=False, name="prototypes"
         )
@@ -117,26 +112,18 @@ class PrototypeHead(keras.layers.Layer):
         super().load_own_variables(store)
         self._fitted = bool(np.asarray(self.counts.numpy()).sum() > 0)
 
-    def call(self, inputs):
+    def _scores(self, inputs):
         if not self._fitted:
             raise ValueError(
                 f"PrototypeHead {self.name!r} has no prototypes yet. Call "
                 "`head.fit_prototypes(support_embeddings, support_labels)` first."
             )
-        inputs = keras.ops.cast(inputs, self.compute_dtype)
         prototypes = keras.ops.cast(self.prototypes, self.compute_dtype)
         if self.metric == "euclidean":
-            scores = -self.scale * _scoring.squared_euclidean(inputs, prototypes)
-        else:
-            scores = self.scale * _scoring.cosine(inputs, prototypes)
-        return self._activation_fn(scores) if self._activation_fn else scores
-
-    def compute_output_shape(self, input_shape):
-        return (input_shape[0], self.num_classes)
+            return -self.scale * _scoring.squared_euclidean(inputs, prototypes)
+        return self.scale * _scoring.cosine(inputs, prototypes)
 
     def get_config(self):
         config = super().get_config()
-        config.update(
-            {"num_classes": self.num_classes, "metric": self.metric, "scale": self.scale, "activation": self.activation}
-        )
+        config.update({"metric": self.metric, "scale": self.scale})
         return config

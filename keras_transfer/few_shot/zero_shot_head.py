@@ -5,10 +5,11 @@ import keras
 from keras_transfer import _checks
 from keras_transfer.api_export import keras_transfer_export
 from keras_transfer.few_shot import _scoring
+from keras_transfer.few_shot._head import ClassScoreHead
 
 
 @keras_transfer_export("keras_transfer.few_shot.ZeroShotHead")
-class ZeroShotHead(keras.layers.Layer):
+class ZeroShotHead(ClassScoreHead):
     """Scores embeddings against a fixed matrix of class embeddings.
 
     Zero-shot transfer: each class is described by a vector (a text
@@ -77,8 +78,6 @@ class ZeroShotHead(keras.layers.Layer):
         activation="softmax",
         **kwargs,
     ):
-        kwargs["dtype"] = _scoring.head_dtype(kwargs.get("dtype"))
-        super().__init__(**kwargs)
         matrix = None
         if class_embeddings is not None:
             matrix = _scoring.as_matrix("class_embeddings", class_embeddings)
@@ -91,7 +90,7 @@ class ZeroShotHead(keras.layers.Layer):
                 "ZeroShotHead needs `class_embeddings` (a (num_classes, class_dim) array), or both "
                 f"`num_classes` and `class_dim`. Received: num_classes={num_classes}, class_dim={class_dim}."
             )
-        self.num_classes = _checks.check_int("num_classes", num_classes, minimum=1)
+        super().__init__(num_classes, activation, **kwargs)
         self.class_dim = _checks.check_int("class_dim", class_dim, minimum=1)
         for flag_name, flag in (("projection", projection), ("learn_scale", learn_scale)):
             if not isinstance(flag, bool):
@@ -99,17 +98,13 @@ class ZeroShotHead(keras.layers.Layer):
         self.projection = projection
         self.scale = _checks.check_float("scale", scale, minimum=0.0, exclusive_minimum=True)
         self.learn_scale = learn_scale
-        self.activation = _scoring.check_activation(activation)
-        self._activation_fn = keras.activations.get(activation) if activation else None
         self._initial = matrix
         self.projection_layer = (
             keras.layers.Dense(self.class_dim, use_bias=False, dtype=self.dtype_policy, name="projection") if projection else None
         )
 
     def build(self, input_shape):
-        if len(input_shape) != 2 or input_shape[-1] is None:
-            raise ValueError(f"ZeroShotHead expects embeddings of shape (batch, dim). Received: input_shape={input_shape}.")
-        dim = int(input_shape[-1])
+        dim = self.check_input_shape(input_shape)
         if self.projection_layer is not None:
             if not self.projection_layer.built:
                 self.projection_layer.build((None, dim))
@@ -174,28 +169,16 @@ class ZeroShotHead(keras.layers.Layer):
             head.scale_weight.assign(self.scale_weight)
         return head
 
-    def call(self, inputs):
-        inputs = keras.ops.cast(inputs, self.compute_dtype)
+    def _scores(self, inputs):
         if self.projection_layer is not None:
             inputs = self.projection_layer(inputs)
         classes = keras.ops.cast(self.class_embeddings, self.compute_dtype)
-        scores = keras.ops.cast(self.scale_weight, self.compute_dtype) * _scoring.cosine(inputs, classes)
-        return self._activation_fn(scores) if self._activation_fn else scores
-
-    def compute_output_shape(self, input_shape):
-        return (input_shape[0], self.num_classes)
+        return keras.ops.cast(self.scale_weight, self.compute_dtype) * _scoring.cosine(inputs, classes)
 
     def get_config(self):
         config = super().get_config()
         config.update(
-            {
-                "num_classes": self.num_classes,
-                "class_dim": self.class_dim,
-                "projection": self.projection,
-                "scale": self.scale,
-                "learn_scale": self.learn_scale,
-                "activation": self.activation,
-            }
+            {"class_dim": self.class_dim, "projection": self.projection, "scale": self.scale, "learn_scale": self.learn_scale}
         )
         return config
 

@@ -113,7 +113,7 @@ class L2SP(keras.regularizers.Regularizer, KerasSaveable):
             store["anchor"] = self.anchor.numpy()
 
     def load_own_variables(self, store):
-        if "anchor" in store.keys():
+        if "anchor" in store:
             self.set_anchor(store["anchor"])
 
     def __reduce__(self):

@@ -6,6 +6,7 @@ import numpy as np
 from keras_transfer import _checks
 from keras_transfer import groups as groups_lib
 from keras_transfer.api_export import keras_transfer_export
+from keras_transfer.fine_tuning.group_optimizer import trainable_capable_variables
 from keras_transfer.regularizers.l2sp import L2SP
 
 
@@ -18,18 +19,6 @@ class _Sum:
 
     def __call__(self, x):
         return self.first(x) + self.second(x)
-
-
-def _capable_variables(layers):
-    """Variables of `layers` that train when their layer is trainable, once each."""
-    variables, seen = [], set()
-    for layer in layers:
-        for sub in layer._flatten_layers(include_self=True, recursive=True):
-            for variable in sub._trainable_variables:
-                if id(variable) not in seen:
-                    seen.add(id(variable))
-                    variables.append(variable)
-    return variables
 
 
 def _check_new_groups(new_groups, mapping):
@@ -126,9 +115,9 @@ class L2SPModel(keras.Model):
         self.groups = groups
 
         # === Regularisers (anchors are saved through this list) ===
-        new_ids = {id(v) for v in _capable_variables([layer for name in new for layer in mapping[name]])}
+        new_ids = {id(v) for v in trainable_capable_variables([layer for name in new for layer in mapping[name]])}
         self.l2sp_regularizers = []
-        for variable in _capable_variables([model]):
+        for variable in trainable_capable_variables([model]):
             if id(variable) in new_ids:
                 regularizer = L2SP(beta)
             elif _restoring:
@@ -152,7 +141,7 @@ class L2SPModel(keras.Model):
     def _pairs(self):
         # Recomputed, not stored: a list of variables set on a Keras model
         # would be tracked (and saved) as the model's own variables.
-        return list(zip(_capable_variables([self.model]), self.l2sp_regularizers))
+        return list(zip(trainable_capable_variables([self.model]), self.l2sp_regularizers))
 
     @property
     def layer_groups(self):
