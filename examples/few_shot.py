@@ -52,7 +52,7 @@ def main(argv=None):
     new_train, new_test = np.flatnonzero(y_train >= 5), y_test >= 5
     shots = np.concatenate([rng.choice(new_train[y_train[new_train] == c], 5, replace=False) for c in range(5, 10)])
     embedder = source.feature_extractor  # frozen pooled features, 128-d
-    head = kt.few_shot.PrototypeHead(5, name="prototypes")
+    head = kt.few_shot.PrototypeHead(5, metric="cosine", name="prototypes")  # cosine: see docs/few_shot.md
     head.fit_prototypes(embedder.predict(x_train[shots], verbose=0), y_train[shots] - 5)
     classifier = keras.Model(embedder.inputs, head(embedder.outputs[0]), name="few_shot_classifier")
 
@@ -66,9 +66,10 @@ def main(argv=None):
 
     # 3. Episodes: prototype head vs a linear head on the same shots.
     target_x, target_y = x_test[new_test], y_test[new_test] - 5
-    for head_name in ("prototype", "linear"):
+    for head_name, options in (("prototype", {"metric": "cosine"}), ("linear", None)):
         result = kt.few_shot.evaluate_episodes(
-            source, target_x, target_y, n_way=5, k_shot=5, queries=15, episodes=episodes, head=head_name, seed=0
+            source, target_x, target_y, n_way=5, k_shot=5, queries=15, episodes=episodes, head=head_name,
+            head_options=options, seed=0,
         )
         print(f"5-way 5-shot, {head_name:>9} head: {result.mean:.3f} ± {result.ci95:.3f} (95% CI, {result.episodes} episodes)")
     return 0
