@@ -32,6 +32,9 @@ class TestPrototypeHead(TestCase):
         probabilities = keras.ops.convert_to_numpy(head(x))
         self.assertAllClose(probabilities.sum(-1), np.ones(len(x)), atol=1e-5)
         assert (probabilities.argmax(-1) == y).mean() == 1.0
+        model = keras.Sequential([keras.Input((x.shape[1],)), head])
+        model.compile(loss="sparse_categorical_crossentropy", metrics=["accuracy"], jit_compile=True)
+        assert model.evaluate(x, y, verbose=0)[1] == 1.0  # XLA-compiled
 
     def test_cosine_metric_ignores_the_norm(self):
         head = kt.few_shot.PrototypeHead(2, metric="cosine", scale=1.0, activation=None)
