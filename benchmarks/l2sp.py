@@ -3,7 +3,8 @@
 Fashion-MNIST classes 0-4 -> 5-9 (like `keras-transfer demo`): a small CNN
 (`keras_transfer.cli.demo.small_cnn`) is pretrained on classes 0-4, then
 every layer is fine-tuned on classes 5-9 with `k` labelled images per class
-(Adam, `--steps` steps of batch 32). Methods:
+(`--steps` steps of batch 32; Adam at 1e-3 as in the demo, or
+`--optimizer sgd`: SGD with momentum 0.9 at 1e-2, as in the paper). Methods:
 
 - plain fine-tuning;
 - L2-SP (`keras_transfer.regularizers.apply_l2sp`): `alpha / 2 ||w - w0||^2`
@@ -11,7 +12,7 @@ every layer is fine-tuned on classes 5-9 with `k` labelled images per class
   the paper's value; alpha chosen on validation);
 - L2 toward zero on every weight (the paper's baseline: the same penalty
   without the anchor, coupled to the loss);
-- AdamW's decoupled weight decay.
+- decoupled weight decay (AdamW, or SGD's `weight_decay`).
 
 Each method's strength is chosen on a validation pool (images of the target
 training split that are not among the labelled ones; the same for every
@@ -20,7 +21,8 @@ the test accuracy (5,000 target test images) at that choice, mean ± std over
 paired seeds (each seed draws the same labelled images for every method),
 and the paired difference to plain fine-tuning.
 
-    python -m benchmarks.l2sp            # 3 seeds, k = 5 and 20
+    python -m benchmarks.l2sp                    # 3 seeds, k = 5 and 20, Adam
+    python -m benchmarks.l2sp --optimizer sgd    # the same with SGD + momentum
     python -m benchmarks.l2sp --quick    # a smoke run
 """
 
@@ -58,7 +60,23 @@ def _few_labels(x, y, k, seed):
     return x[index], y[index]
 
 
-def _fine_tune(source, method, strength, x, y, *, steps, seed, learning_rate):
+def _optimizer(name, learning_rate, weight_decay=None):
+    import keras
+
+    if name == "sgd":
+        return keras.optimizers.SGD(learning_rate, momentum=0.9, weight_decay=weight_decay)
+    if weight_decay is not None:
+        return keras.optimizers.AdamW(learning_rate, weight_decay=weight_decay)
+    return keras.optimizers.Adam(learning_rate)
+
+
+def _label(method, optimizer):
+    if method == "adamw" and optimizer == "sgd":
+        return "SGD decoupled weight decay"
+    return LABELS[method]
+
+
+def _fine_tune(source, method, strength, x, y, *, steps, seed, learning_rate, optimizer_name="adam"):
     import keras
     import tensorflow as tf
 
@@ -70,14 +88,14 @@ def _fine_tune(source, method, strength, x, y, *, steps, seed, learning_rate):
         small_cnn(), 5, input_shape=(28, 28, 1), preprocessing="unit", weights=source.backbone, freeze=False
     )
     anchors = [v.numpy().copy() for v in model.backbone.weights]
-    optimizer = keras.optimizers.Adam(learning_rate)
+    optimizer = _optimizer(optimizer_name, learning_rate)
     if method == "l2sp":
         model = kt.regularizers.apply_l2sp(model, alpha=strength, beta=BETA)
     elif method == "l2":
         for variable in model.trainable_weights:
             variable.regularizer = kt.regularizers.L2SP(strength)
     elif method == "adamw":
-        optimizer = keras.optimizers.AdamW(learning_rate, weight_decay=strength)
+        optimizer = _optimizer(optimizer_name, learning_rate, weight_decay=strength)
     model.compile(optimizer, "sparse_categorical_crossentropy", metrics=["accuracy"])
     data = (
         tf.data.Dataset.from_tensor_slices((x, y))
@@ -109,7 +127,8 @@ def run(args, log=print):
                 for strength in grid:
                     start = time.time()
                     model, moved = _fine_tune(
-                        source, method, strength, x_few, y_few, steps=args.steps, seed=seed, learning_rate=args.learning_rate
+                        source, method, strength, x_few, y_few, steps=args.steps, seed=seed,
+                        learning_rate=args.learning_rate, optimizer_name=args.optimizer,
                     )
                     val = float(model.evaluate(x_val, y_val, verbose=0, batch_size=1000)[1])
                     test = float(model.evaluate(x_eval, y_eval, verbose=0, batch_size=1000)[1])
@@ -118,7 +137,7 @@ def run(args, log=print):
                     log(f"  k={k} seed={seed} {method:<6} {strength!s:<6} val {val:.4f} test {test:.4f} "
                         f"|w-w0|/|w0| {moved:.3f} ({time.time() - start:.0f} s)")
                     keras.backend.clear_session()
-    return {"source_accuracy": float(source_accuracy), "records": records}
+    return {"source_accuracy": float(source_accuracy), "records": records, "optimizer": args.optimizer}
 
 
 def summarize(result, seeds):
@@ -143,7 +162,7 @@ def summarize(result, seeds):
             versus = "—" if method == "plain" else f"{diff.mean():+.4f} ± {diff.std():.4f}"
             moved = np.mean([r["moved"] for r in rows])
             lines.append(
-                f"| {k} | {LABELS[method]} | {'—' if best is None else best} | {val:.4f} | "
+                f"| {k} | {_label(method, result.get('optimizer', 'adam'))} | {'—' if best is None else best} | {val:.4f} | "
                 f"{test.mean():.4f} ± {test.std():.4f} | {versus} | {moved:.3f} |"
             )
     return "\n".join(lines)
@@ -154,18 +173,23 @@ def main(argv=None):
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--labels-per-class", type=int, nargs="+", default=[5, 20])
     parser.add_argument("--steps", type=int, default=200)
-    parser.add_argument("--learning-rate", type=float, default=1e-3)
+    parser.add_argument("--optimizer", choices=("adam", "sgd"), default="adam",
+                        help="adam (the demo's) or sgd (momentum 0.9, the paper's)")
+    parser.add_argument("--learning-rate", type=float, default=None, help="default: 1e-3 for adam, 1e-2 for sgd")
     parser.add_argument("--source-epochs", type=int, default=3)
     parser.add_argument("--source-limit", type=int, default=None)
     parser.add_argument("--validation-per-class", type=int, default=200)
     parser.add_argument("--json", default=None, help="also write every run's numbers here")
     parser.add_argument("--quick", action="store_true", help="1 seed, k=5, short runs")
     args = parser.parse_args(argv)
+    if args.learning_rate is None:
+        args.learning_rate = 1e-2 if args.optimizer == "sgd" else 1e-3
     if args.quick:
         args.seeds, args.labels_per_class, args.steps = [0], [5], 20
         args.source_epochs, args.source_limit, args.validation_per_class = 1, 5000, 50
     start = time.time()
-    print(f"L2-SP benchmark: {platform.node()}, {os.cpu_count()} CPUs, seeds {args.seeds}, k {args.labels_per_class}")
+    print(f"L2-SP benchmark: {platform.node()}, {os.cpu_count()} CPUs, seeds {args.seeds}, k {args.labels_per_class}, "
+          f"{args.optimizer} lr {args.learning_rate}")
     result = run(args)
     print()
     print(summarize(result, args.seeds))
