@@ -21,6 +21,18 @@ class _Sum:
         return self.first(x) + self.second(x)
 
 
+def _input_structure(model):
+    """The symbolic inputs of a functional or Sequential model, in their structure."""
+    structure = getattr(model, "_inputs_struct", None)
+    if structure is None and isinstance(model, keras.Sequential):
+        try:
+            inputs = model.inputs
+        except (AttributeError, ValueError):
+            return None
+        structure = inputs[0] if len(inputs) == 1 else inputs
+    return structure
+
+
 def _check_new_groups(new_groups, mapping):
     if isinstance(new_groups, str):
         new_groups = [new_groups]
@@ -90,7 +102,8 @@ class L2SPModel(keras.Model):
     def __init__(self, model, *, alpha=0.1, beta=0.01, new_groups="head", groups=None, _restoring=False, **kwargs):
         if isinstance(model, L2SPModel):
             raise _checks.invalid("model", "a model without L2-SP (this one already has it)", model, error=TypeError)
-        if not isinstance(model, keras.Model) or getattr(model, "_inputs_struct", None) is None:
+        structure = _input_structure(model) if isinstance(model, keras.Model) else None
+        if structure is None:
             raise _checks.invalid("model", "a functional keras.Model (or Sequential with an Input)", model, error=TypeError)
         alpha = _checks.check_float("alpha", alpha, minimum=0.0)
         beta = _checks.check_float("beta", beta, minimum=0.0)
@@ -100,9 +113,7 @@ class L2SPModel(keras.Model):
         new = _check_new_groups(new_groups, mapping)
 
         # === Functional Model ===
-        inputs = keras.tree.map_structure(
-            lambda t: keras.Input(batch_shape=t.shape, dtype=t.dtype, name=t.name), model._inputs_struct
-        )
+        inputs = keras.tree.map_structure(lambda t: keras.Input(batch_shape=t.shape, dtype=t.dtype, name=t.name), structure)
         outputs = model(inputs)
         kwargs.setdefault("name", f"{model.name}_l2sp")
         super().__init__(inputs=inputs, outputs=outputs, **kwargs)

@@ -197,6 +197,22 @@ class TestApplyL2SP(TestCase):
         with pytest.raises(ValueError, match="apply L2-SP once"):
             kt.regularizers.apply_l2sp(model.model)
 
+    def test_sequential_models_work_and_subclassed_ones_are_refused(self):
+        base = keras.Sequential([keras.Input((3,)), keras.layers.Dense(4, name="a"), keras.layers.Dense(2, name="b")])
+        model = kt.regularizers.apply_l2sp(base, alpha=0.1, beta=0.0)
+        assert list(model.layer_groups) == ["a", "head"]
+        base.get_layer("a").kernel.assign(base.get_layer("a").kernel + 1.0)
+        assert float(model.l2sp_penalty()) == pytest.approx(0.5 * 0.1 * 12)
+        revived = self.run_model_saving_test(model, np.ones((2, 3), "float32"))
+        assert float(revived.l2sp_penalty()) == pytest.approx(0.5 * 0.1 * 12)
+
+        class Subclassed(keras.Model):
+            def call(self, x):
+                return x
+
+        with pytest.raises(TypeError, match="functional keras.Model"):
+            kt.regularizers.apply_l2sp(Subclassed())
+
     def test_a_user_regularizer_is_kept(self):
         inputs = keras.Input((3,))
         hidden = keras.layers.Dense(4, kernel_regularizer=keras.regularizers.L2(1.0), name="body")(inputs)
