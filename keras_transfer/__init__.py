@@ -14,11 +14,13 @@ from keras_transfer import backbones  # noqa: E402
 from keras_transfer import callbacks  # noqa: E402
 from keras_transfer import data  # noqa: E402
 from keras_transfer import export  # noqa: E402
+from keras_transfer import few_shot  # noqa: E402
 from keras_transfer import fine_tuning  # noqa: E402
 from keras_transfer import layers  # noqa: E402
 from keras_transfer import losses  # noqa: E402
 from keras_transfer import models  # noqa: E402
 from keras_transfer import optimizers  # noqa: E402
+from keras_transfer import regularizers  # noqa: E402
 from keras_transfer import text  # noqa: E402
 from keras_transfer import utils  # noqa: E402
 from keras_transfer.feature_extraction import build_classifier  # noqa: E402
@@ -40,6 +42,7 @@ __all__ = [
     "data",
     "describe_groups",
     "export",
+    "few_shot",
     "fine_tune",
     "fine_tuning",
     "fit_classifier",
@@ -49,6 +52,7 @@ __all__ = [
     "lr_find",
     "models",
     "optimizers",
+    "regularizers",
     "set_trainable",
     "text",
     "utils",

@@ -29,7 +29,10 @@ def _feature_model(model, feature_layer):
 
 
 def _output_activation(model):
-    return getattr(model.layers[-1], "activation", None)
+    last = model.layers[-1]
+    while isinstance(last, keras.Model) and last.layers:  # a wrapped model (e.g. an L2SPModel)
+        last = last.layers[-1]
+    return getattr(last, "activation", None)
 
 
 def _classifier_outputs(outputs, activation, class_names):

@@ -48,7 +48,8 @@ def fine_tune(
 
     Args:
         model: a model with layer groups (e.g. from `build_classifier`).
-        x, y: training data, as for `model.fit`.
+        x: training data, as for `model.fit`.
+        y: targets, as for `model.fit` (`None` for a dataset).
         epochs: epochs after unfreezing. Defaults to 4.
         freeze_epochs: epochs of head-only training first. Defaults to 1.
         base_lr: the head's learning rate. Defaults to 2e-3.

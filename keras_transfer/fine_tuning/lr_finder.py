@@ -136,8 +136,10 @@ def lr_find(
 
     Args:
         model: a compiled `keras.Model`.
-        x, y: training data (arrays or a `tf.data.Dataset` of batches).
-        start_lr, end_lr: sweep range. Defaults to 1e-7 .. 10.
+        x: training data (arrays or a `tf.data.Dataset` of batches).
+        y: targets for array data (`None` for a dataset).
+        start_lr: first learning rate of the sweep. Defaults to 1e-7.
+        end_lr: last learning rate of the sweep. Defaults to 10.
         num_steps: steps of the sweep. Defaults to 100.
         batch_size: batch size for arrays. Defaults to 32.
         smoothing: exponential smoothing of the loss. Defaults to 0.98.

@@ -2,7 +2,8 @@
 
 from keras_transfer.domain_adaptation.domain_adaptation_model import DomainAdaptationModel
 from keras_transfer.feature_extraction.transfer_classifier import TransferClassifier
+from keras_transfer.regularizers.l2sp_model import L2SPModel
 from keras_transfer.text.text_classifier import TextClassifier
 from keras_transfer.text.text_encoder import TextEncoder
 
-__all__ = ["DomainAdaptationModel", "TextClassifier", "TextEncoder", "TransferClassifier"]
+__all__ = ["DomainAdaptationModel", "L2SPModel", "TextClassifier", "TextEncoder", "TransferClassifier"]
