@@ -13,9 +13,12 @@ _check_backend()
 from keras_transfer import backbones  # noqa: E402
 from keras_transfer import callbacks  # noqa: E402
 from keras_transfer import data  # noqa: E402
+from keras_transfer import distill  # noqa: E402
 from keras_transfer import export  # noqa: E402
+from keras_transfer import generative  # noqa: E402
 from keras_transfer import layers  # noqa: E402
 from keras_transfer import models  # noqa: E402
+from keras_transfer import ssl  # noqa: E402
 from keras_transfer.feature_extraction import build_classifier  # noqa: E402
 from keras_transfer.groups import describe_groups  # noqa: E402
 from keras_transfer.groups import layer_groups  # noqa: E402
@@ -29,9 +32,12 @@ __all__ = [
     "callbacks",
     "data",
     "describe_groups",
+    "distill",
     "export",
+    "generative",
     "layer_groups",
     "layers",
     "models",
     "set_trainable",
+    "ssl",
 ]
