@@ -7,6 +7,9 @@ scaling under `mixed_float16` goes through `optimizer.scale_loss`, and the
 `"loss"` entry of the logs is the unscaled loss averaged over examples.
 """
 
+import warnings
+
+import keras
 from keras import ops
 
 from keras_transfer import _random
@@ -27,6 +30,9 @@ def track_loss(model, loss, batch_size):
 
 def apply_gradients(model, tape, scaled_loss, variables):
     """Gradients of `scaled_loss` (already `optimizer.scale_loss`-ed) applied to `variables`."""
+    if not variables:
+        warnings.warn(f"{model.name} has no trainable weights: this step updates nothing.", stacklevel=2)
+        return
     gradients = tape.gradient(scaled_loss, variables)
     model.optimizer.apply_gradients(zip(gradients, variables))
 
@@ -75,3 +81,18 @@ class TrainsOnly:
     def non_trainable_variables(self):
         trained = {id(v) for v in self._trained_variables()}
         return [v for v in self.variables if id(v) not in trained]
+
+
+class CompilesFromConfig:
+    """Mixin for models whose `compile` adds defaults: `load_model` compiles them again.
+
+    Keras skips `compile` on load for models that override it; the compile
+    config these models save holds the resolved loss, so compiling from it is
+    exact (optimizer state is then restored by `load_model`).
+    """
+
+    def compile_from_config(self, config):
+        config = keras.saving.deserialize_keras_object(config)
+        self.compile(**config)
+        if self.built:
+            self.optimizer.build(self.trainable_variables)

@@ -8,6 +8,7 @@ from keras import ops
 from keras_transfer import _adapt
 from keras_transfer import _checks
 from keras_transfer import _random
+from keras_transfer import _training
 from keras_transfer.api_export import keras_transfer_export
 from keras_transfer.feature_extraction.transfer_classifier import _head_dtype
 
@@ -22,7 +23,7 @@ def one_hot_labels(labels, num_classes):
 
 
 @keras_transfer_export("keras_transfer.generative.ConditionalVAE")
-class ConditionalVAE(keras.Model):
+class ConditionalVAE(_random.SavesSeedState, keras.Model):
     """A small convolutional conditional VAE: train it on a source set, sample `G(z, y)`.
 
     The reference generator for generative transfer when you have none. Called
@@ -216,10 +217,8 @@ class ConditionalVAE(keras.Model):
             loss, reconstruction, kl = self._elbo(data, training=True)
             if self.losses:
                 loss = loss + ops.sum(self.losses)
-            scaled = self.optimizer.scale_loss(loss / _random.num_replicas())
-        variables = self.trainable_variables
-        gradients = tape.gradient(scaled, variables)
-        self.optimizer.apply_gradients(zip(gradients, variables))
+            scaled = self.optimizer.scale_loss(_training.per_replica(loss))
+        _training.apply_gradients(self, tape, scaled, self.trainable_variables)
         return self._update_trackers(loss, reconstruction, kl)
 
     def test_step(self, data):

@@ -27,7 +27,7 @@ def _model_input_shape(model):
 
 
 @keras_transfer_export("keras_transfer.generative.PseudoPretrainer")
-class PseudoPretrainer(_training.TrainsOnly, keras.Model):
+class PseudoPretrainer(_random.SavesSeedState, _training.TrainsOnly, _training.CompilesFromConfig, keras.Model):
     """Pseudo pre-training (PP): fit a target architecture on `(G_s(z, y), y)`.
 
     Each train step samples source labels `y` uniformly, `z ~ N(0, I)`,
@@ -179,7 +179,8 @@ class PseudoPretrainer(_training.TrainsOnly, keras.Model):
                 f"y of type {type(y).__name__}."
             )
         for name in ("validation_split", "sample_weight", "class_weight"):
-            if kwargs.get(name):
+            value = kwargs.get(name)
+            if value is not None and not (name == "validation_split" and value == 0):
                 raise ValueError(
                     f"Invalid value received for argument `{name}`: PseudoPretrainer.fit generates "
                     f"its data, `{name}` does not apply. Received: {name}={kwargs[name]!r}."
@@ -194,7 +195,10 @@ class PseudoPretrainer(_training.TrainsOnly, keras.Model):
                 "Received: steps_per_epoch=None."
             )
         batch_size = 32 if batch_size is None else _checks.check_int("batch_size", batch_size, minimum=1)
-        tokens = tf.data.Dataset.from_tensor_slices(tf.zeros((batch_size, 0))).repeat()
+        # Each element is an empty `(batch, 0)` token (it carries the batch size and splits
+        # across replicas) and placeholder labels, so Keras can build the compiled loss.
+        tokens = tf.data.Dataset.from_tensor_slices((tf.zeros((batch_size, 0)), tf.zeros((batch_size,), "int32")))
+        tokens = tokens.repeat()
         tokens = tokens.batch(batch_size, drop_remainder=True)
         kwargs.pop("shuffle", None)
         return super().fit(tokens, epochs=epochs, steps_per_epoch=steps_per_epoch, shuffle=False, **kwargs)

@@ -107,7 +107,7 @@ def classifier_num_classes(classifier, input_shape):
 
 
 @keras_transfer_export(["keras_transfer.layers.PseudoSSLGenerator", "keras_transfer.generative.PseudoSSLGenerator"])
-class PseudoSSLGenerator(keras.layers.Layer):
+class PseudoSSLGenerator(_random.SavesSeedState, keras.layers.Layer):
     """Maps target images to pseudo samples by pseudo conditional sampling.
 
     For a batch of target images `x_t`, returns `G_s(z, p_s(x_t))`: the source
@@ -121,8 +121,10 @@ class PseudoSSLGenerator(keras.layers.Layer):
     (`jit_compile=True`): target images are mapped to the classifier's input
     (value range, channels, size) and the samples to the shape the layer is
     called with (or `target_shape`) and to `value_range`. The generator and
-    the classifier are frozen (the layer is created with `trainable=False`,
-    they run in inference mode) and the output carries no gradient.
+    the classifier are frozen: the layer is created with `trainable=False`,
+    which, as for any Keras layer, sets `trainable=False` on them too (set
+    it back on the generator to train it further); they run in inference
+    mode and the output carries no gradient.
 
     Checked at construction: the generator follows the `(z, y_soft) -> x`
     protocol (see `keras_transfer.generative.ConditionalVAE`); `latent_dim`,
@@ -235,6 +237,17 @@ class PseudoSSLGenerator(keras.layers.Layer):
         self.target_shape = target_shape
         self.seed = None if seed is None else _checks.check_int("seed", seed, minimum=0)
         self.seed_generator = keras.random.SeedGenerator(self.seed)
+        if not self.trainable:  # freeze them as Keras freezes the sublayers of a frozen layer
+            for model in (generator, source_classifier):
+                if isinstance(model, keras.layers.Layer):
+                    model.trainable = False
+
+    @property
+    def metrics(self):
+        # The frozen generator's and classifier's own trackers (e.g. a
+        # ConditionalVAE's "loss") must not leak into the logs of a model
+        # that contains this layer.
+        return []
 
     @property
     def _source_range(self):

@@ -9,7 +9,7 @@ from keras_transfer import _random
 from keras_transfer.ssl import _image_ops
 
 
-class AugmentBase(keras.layers.Layer):
+class AugmentBase(_random.SavesSeedState, keras.layers.Layer):
     """Flip + integer translation (the FixMatch weak view); subclasses add more.
 
     Works in float32 on images scaled to [0, 1] from `value_range`; identity

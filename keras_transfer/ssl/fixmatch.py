@@ -54,7 +54,7 @@ def _augmentation(name, value, default):
 
 
 @keras_transfer_export("keras_transfer.ssl.FixMatch")
-class FixMatch(_training.TrainsOnly, keras.Model):
+class FixMatch(_training.TrainsOnly, _training.CompilesFromConfig, keras.Model):
     """FixMatch semi-supervised learning around any classifier, trained with `fit`.
 
     Each train step takes a batch of labelled images and a batch of
