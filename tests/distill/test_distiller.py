@@ -20,7 +20,7 @@ class TestDistiller(TestCase):
     def test_shared_label_space_loss_matches_hinton(self):
         teacher, student = tiny.classifier(3), tiny.classifier(3, activation=None)
         distiller = kt.distill.Distiller(student, teacher, label_space="shared", temperature=2.0, alpha=0.3)
-        distiller.compile(optimizer=keras.optimizers.SGD(0.0))
+        distiller.compile(optimizer=keras.optimizers.SGD(0.0), jit_compile=True)
         x, y = _data()
         p_t = teacher.predict(x, verbose=0)
         s = student.predict(x, verbose=0)
@@ -89,11 +89,11 @@ class TestDistiller(TestCase):
         distiller.fit(x, y, sample_weight=np.ones(6), batch_size=6, verbose=0)
         assert tiny.changed(before[:4], student)
 
-    @pytest.mark.parametrize("policy", ["mixed_float16", "mixed_bfloat16"])
-    def test_jit_mixed_precision(self, policy):
+    @pytest.mark.parametrize("policy, jit", tiny.PRECISION_AXES)
+    def test_mixed_precision(self, policy, jit):
         keras.config.set_dtype_policy(policy)
         distiller = kt.distill.Distiller(tiny.conv_classifier(2), tiny.conv_classifier(3), label_space="auxiliary")
-        distiller.compile(optimizer="adam", jit_compile=True)
+        distiller.compile(optimizer="adam", jit_compile=jit)
         x, y = _data(4, 2)
         history = distiller.fit(x, y, batch_size=4, verbose=0).history
         assert all(np.isfinite(v[0]) for v in history.values())

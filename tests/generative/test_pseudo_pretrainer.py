@@ -24,7 +24,7 @@ class TestPseudoPretrainer(TestCase):
         generator = tiny.label_only_generator(classes=3)
         model = tiny.classifier(3)
         pretrainer = PP(model, generator, seed=0)
-        pretrainer.compile(optimizer=keras.optimizers.Adam(0.02), metrics=["accuracy"])
+        pretrainer.compile(optimizer=keras.optimizers.Adam(0.02), metrics=["accuracy"], jit_compile=True)
         assert [id(v) for v in pretrainer.trainable_variables] == [id(v) for v in model.trainable_variables]
         paint = np.array(generator.get_layer("paint").kernel)
         history = pretrainer.fit(batch_size=32, steps_per_epoch=20, epochs=2, verbose=0)
@@ -60,11 +60,11 @@ class TestPseudoPretrainer(TestCase):
         revived.fit(batch_size=8, steps_per_epoch=2, epochs=1, verbose=0)
         assert int(revived.optimizer.iterations.numpy()) == 5
 
-    @pytest.mark.parametrize("policy", ["mixed_float16", "mixed_bfloat16"])
-    def test_jit_mixed_precision(self, policy):
+    @pytest.mark.parametrize("policy, jit", tiny.PRECISION_AXES)
+    def test_mixed_precision(self, policy, jit):
         keras.config.set_dtype_policy(policy)
         pretrainer = PP(tiny.conv_classifier(3), tiny.label_only_generator(3), seed=0)
-        pretrainer.compile(optimizer="adam", jit_compile=True)
+        pretrainer.compile(optimizer="adam", jit_compile=jit)
         history = pretrainer.fit(batch_size=8, steps_per_epoch=2, epochs=1, verbose=0)
         assert np.isfinite(history.history["loss"][0])
         assert pretrainer.predict(tiny.images(2), verbose=0).dtype == np.float32

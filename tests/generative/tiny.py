@@ -2,10 +2,20 @@
 
 import keras
 import numpy as np
+import pytest
 
 import keras_transfer as kt
 
 SHAPE = (8, 8, 1)
+
+# Mixed precision in the default run; its cross product with XLA is `large`
+# (each model also has a float32 `jit_compile=True` test in the default run).
+PRECISION_AXES = [
+    pytest.param("mixed_float16", False, id="float16"),
+    pytest.param("mixed_bfloat16", False, id="bfloat16"),
+    pytest.param("mixed_float16", True, id="float16-jit", marks=pytest.mark.large),
+    pytest.param("mixed_bfloat16", True, id="bfloat16-jit", marks=pytest.mark.large),
+]
 
 
 def images(n=6, shape=SHAPE, low=0.0, high=255.0, seed=0):

@@ -69,11 +69,11 @@ class TestPseudoSSL(TestCase):
         after = tiny.weights_of(psg.generator) + tiny.weights_of(psg.source_classifier)
         assert all(np.array_equal(a, b) for a, b in zip(frozen, after))
 
-    @pytest.mark.parametrize("policy", ["mixed_float16", "mixed_bfloat16"])
-    def test_mixed_precision_jit(self, policy):
+    @pytest.mark.parametrize("policy, jit", tiny.PRECISION_AXES)
+    def test_mixed_precision(self, policy, jit):
         keras.config.set_dtype_policy(policy)
         fixmatch = kt.ssl.FixMatch(tiny.conv_classifier(2), pseudo_generator=_psg(), threshold=0.0, unlabeled_ratio=2)
-        fixmatch.compile(optimizer="adam", jit_compile=True)
+        fixmatch.compile(optimizer="adam", jit_compile=jit)
         x, y = _labelled(4)
         history = fixmatch.fit(x, y, batch_size=4, epochs=1, verbose=0).history
         assert all(np.isfinite(v[0]) for v in history.values())
