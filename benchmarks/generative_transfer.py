@@ -65,8 +65,8 @@ FULL = dict(
     learning_rate=1e-3, source_limit=None,
 )
 QUICK = dict(
-    FULL, source_epochs=1, generator_epochs=1, pp_steps=20, finetune_steps=20, fixmatch_steps=20,
-    eval_every=10, finetune_eval_every=10, unlabeled_ratio=2, source_limit=3000,
+    FULL, source_epochs=1, generator_epochs=1, pp_steps=10, finetune_steps=10, fixmatch_steps=10,
+    eval_every=5, finetune_eval_every=5, unlabeled_ratio=2, source_limit=2000,
 )
 
 
@@ -249,27 +249,31 @@ def run_method(method, context, config, seed):
 
 
 def pretrained_factory(context, config, seed, cache_dir):
-    """The PP network of this seed (built once, reused by pp and pp_pssl)."""
+    """A function returning a fresh copy of this seed's PP network (pre-trained once, cached)."""
     path = os.path.join(cache_dir, f"pp_{context['tag']}_seed{seed}.weights.h5")
-    num_source = context["generator"].num_classes
+    generator = context["generator"]
+    weights = {}
 
-    def make():
+    def pretrained():
         keras.utils.set_random_seed(seed)
-        network = target_network(num_source)
-        if os.path.exists(path):
+        network = target_network(generator.num_classes)
+        if "value" not in weights:
+            if not os.path.exists(path):
+                pretrainer = kt.generative.PseudoPretrainer(network, generator, seed=seed)
+                pretrainer.compile(keras.optimizers.Adam(config["learning_rate"]), metrics=["accuracy"])
+                start = time.time()
+                epochs = 5 if config["pp_steps"] >= 5 else 1
+                history = pretrainer.fit(batch_size=config["pp_batch"], steps_per_epoch=config["pp_steps"] // epochs,
+                                         epochs=epochs, verbose=0)
+                context["pp_log"][seed] = {"pseudo_accuracy": history.history["accuracy"][-1],
+                                           "seconds": round(time.time() - start, 1)}
+                network.save_weights(path)
             network.load_weights(path)
-            return network
-        pretrainer = kt.generative.PseudoPretrainer(network, context["generator"], seed=seed)
-        pretrainer.compile(keras.optimizers.Adam(config["learning_rate"]), metrics=["accuracy"])
-        start = time.time()
-        history = pretrainer.fit(batch_size=config["pp_batch"], steps_per_epoch=max(1, config["pp_steps"] // 5),
-                                 epochs=5 if config["pp_steps"] >= 5 else 1, verbose=0)
-        context["pp_log"][seed] = {"pseudo_accuracy": history.history["accuracy"][-1],
-                                   "seconds": round(time.time() - start, 1)}
-        network.save_weights(path)
+            weights["value"] = network.get_weights()
+        network.set_weights(weights["value"])
         return network
 
-    return make
+    return pretrained
 
 
 def summarise(results, methods):
@@ -317,7 +321,7 @@ def main(argv=None):
         key, value = item.split("=", 1)
         config[key] = type(FULL[key])(value) if FULL[key] is not None else int(value)
     if args.quick:
-        args.labels, args.seeds = [5], args.seeds[:2]
+        args.labels, args.seeds = [5], args.seeds[:1]
     os.makedirs(args.cache, exist_ok=True)
     previous = {}
     if args.output and os.path.exists(args.output):
@@ -332,18 +336,7 @@ def main(argv=None):
     context = {"classifier": classifier, "generator": generator, "pp_log": {},
                "tag": args.split + ("_quick" if args.quick else "")}
     for seed in args.seeds:
-        make_pretrained = pretrained_factory(context, config, seed, args.cache)
-        cached = {}
-
-        def pretrained():
-            if "weights" not in cached:
-                cached["weights"] = make_pretrained().get_weights()
-            keras.utils.set_random_seed(seed)
-            network = target_network(generator.num_classes)
-            network.set_weights(cached["weights"])
-            return network
-
-        context["pretrained"] = pretrained
+        context["pretrained"] = pretrained_factory(context, config, seed, args.cache)
         for labels in args.labels:
             context["sets"] = target_sets(target_data, labels, args.val_per_class, seed)
             for method in args.methods:

@@ -80,3 +80,27 @@ def check_value_range(name, value_range):
     if not high > low:
         raise _checks.invalid(name, "a pair (low, high) with high > low", value_range)
     return (low, high)
+
+
+def model_input_shape(model, argument, *, required=True, given=None):
+    """The single, fully known input shape of `model` (no batch axis).
+
+    `given` wins when not `None`. Otherwise a `ValueError` naming `argument`
+    when the shape cannot be read and `required`, else `None`.
+    """
+    if given is not None:
+        return tuple(int(d) for d in given)
+    try:
+        shape = model.input_shape
+    except (AttributeError, ValueError):
+        shape = None
+    if isinstance(shape, list) and len(shape) == 1:
+        shape = shape[0]
+    if isinstance(shape, tuple) and None not in shape[1:]:
+        return tuple(int(d) for d in shape[1:])
+    if required:
+        raise ValueError(
+            f"Invalid value received for argument `{argument}`: expected a functional Keras model "
+            f"with one fully known input shape. Received: {argument}.input_shape={shape}."
+        )
+    return None

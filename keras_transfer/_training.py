@@ -83,16 +83,38 @@ class TrainsOnly:
         return [v for v in self.variables if id(v) not in trained]
 
 
-class CompilesFromConfig:
-    """Mixin for models whose `compile` adds defaults: `load_model` compiles them again.
+class AutoLoss:
+    """Mixin: `compile(loss="auto")` and compiling again on `load_model`.
 
-    Keras skips `compile` on load for models that override it; the compile
-    config these models save holds the resolved loss, so compiling from it is
-    exact (optimizer state is then restored by `load_model`).
+    `"auto"` is sparse categorical cross-entropy on the trained model's
+    output, `from_logits` as `self._loss_from_logits` says. Keras skips
+    `compile` on load for models that override it; the compile config these
+    models save holds the resolved loss, so compiling from it is exact
+    (`load_model` then restores the optimizer state).
     """
+
+    _loss_from_logits = False
+
+    def compile(self, optimizer="adam", loss="auto", metrics=None, **kwargs):
+        """`keras.Model.compile`; `loss="auto"` is sparse cross-entropy on the trained model's output."""
+        if isinstance(loss, str) and loss == "auto":
+            loss = keras.losses.SparseCategoricalCrossentropy(from_logits=self._loss_from_logits)
+        super().compile(optimizer=optimizer, loss=loss, metrics=metrics, **kwargs)
 
     def compile_from_config(self, config):
         config = keras.saving.deserialize_keras_object(config)
         self.compile(**config)
         if self.built:
             self.optimizer.build(self.trainable_variables)
+
+
+def revive(cls, config, nested=()):
+    """`from_config` of the wrapper models: deserialises `nested` entries, restores `trainable`."""
+    config = dict(config)
+    for key in nested:
+        if isinstance(config.get(key), dict):
+            config[key] = keras.saving.deserialize_keras_object(config[key])
+    trainable = config.pop("trainable", True)
+    instance = cls(**config)
+    instance.trainable = trainable
+    return instance

@@ -14,19 +14,6 @@ from keras_transfer.feature_extraction.transfer_classifier import _head_dtype
 LABEL_SPACES = ("shared", "auxiliary")
 
 
-def _known_input_shape(model, argument):
-    try:
-        shape = model.input_shape
-    except (AttributeError, ValueError):
-        shape = None
-    if not isinstance(shape, tuple) or None in shape[1:]:
-        raise ValueError(
-            f"Invalid value received for argument `{argument}`: expected a functional Keras model "
-            f"with one fully known input shape. Received: {argument}.input_shape={shape}."
-        )
-    return tuple(int(d) for d in shape[1:])
-
-
 def _feature_tensor(student, feature_layer):
     if feature_layer is None:
         last = student.layers[-1]
@@ -49,7 +36,7 @@ def _feature_tensor(student, feature_layer):
 
 
 @keras_transfer_export("keras_transfer.distill.Distiller")
-class Distiller(_training.TrainsOnly, _training.CompilesFromConfig, keras.Model):
+class Distiller(_training.TrainsOnly, _training.AutoLoss, keras.Model):
     """Knowledge distillation: train `student` on labels and on `teacher`'s soft outputs.
 
     The loss is `(1 - alpha) * L(y, student(x)) + alpha * T^2 *
@@ -143,15 +130,15 @@ class Distiller(_training.TrainsOnly, _training.CompilesFromConfig, keras.Model)
         self.teacher_value_range = (
             None if teacher_value_range is None else _adapt.check_value_range("teacher_value_range", teacher_value_range)
         )
-        student_shape = _known_input_shape(student, "student")
-        teacher_shape = _known_input_shape(teacher, "teacher")
+        student_shape = _adapt.model_input_shape(student, "student")
+        teacher_shape = _adapt.model_input_shape(teacher, "teacher")
         _adapt.check_adaptable(
             student_shape, teacher_shape, argument="teacher",
             what_from="student inputs", what_to="the teacher input",
         )
         teacher_range = self.teacher_value_range or self.value_range
         self._teacher_from_logits = _outputs.detect_from_logits("teacher", teacher, teacher_shape, teacher_range)
-        self._student_from_logits = _outputs.detect_from_logits("student", student, student_shape, self.value_range)
+        self._loss_from_logits = _outputs.detect_from_logits("student", student, student_shape, self.value_range)
         teacher_classes = int(teacher.output_shape[-1])
         student_classes = int(student.output_shape[-1])
         self.auxiliary_head = None
@@ -185,12 +172,6 @@ class Distiller(_training.TrainsOnly, _training.CompilesFromConfig, keras.Model)
         self.distillation_loss_tracker = keras.metrics.Mean(name="distillation_loss")
         self.built = True
 
-    def compile(self, optimizer="adam", loss="auto", metrics=None, **kwargs):
-        """`keras.Model.compile`; `loss="auto"` is sparse cross-entropy on the student's output."""
-        if loss == "auto":
-            loss = keras.losses.SparseCategoricalCrossentropy(from_logits=self._student_from_logits)
-        super().compile(optimizer=optimizer, loss=loss, metrics=metrics, **kwargs)
-
     def call(self, inputs, training=False):
         return self.student(inputs, training=training)
 
@@ -209,7 +190,7 @@ class Distiller(_training.TrainsOnly, _training.CompilesFromConfig, keras.Model)
         with tf.GradientTape() as tape:
             if self._student_view is None:
                 y_pred = self.student(x, training=True)
-                student_logits = _outputs.log_probabilities(y_pred, self._student_from_logits)
+                student_logits = _outputs.log_probabilities(y_pred, self._loss_from_logits)
             else:
                 y_pred, features = self._student_view(x, training=True)
                 student_logits = ops.cast(self.auxiliary_head(features), "float32")
@@ -246,10 +227,4 @@ class Distiller(_training.TrainsOnly, _training.CompilesFromConfig, keras.Model)
 
     @classmethod
     def from_config(cls, config):
-        config = dict(config)
-        config["student"] = keras.saving.deserialize_keras_object(config["student"])
-        config["teacher"] = keras.saving.deserialize_keras_object(config["teacher"])
-        trainable = config.pop("trainable", True)
-        instance = cls(**config)
-        instance.trainable = trainable
-        return instance
+        return _training.revive(cls, config, nested=("student", "teacher"))

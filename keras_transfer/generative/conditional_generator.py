@@ -252,11 +252,7 @@ class ConditionalVAE(_random.SavesSeedState, keras.Model):
 
     @classmethod
     def from_config(cls, config):
-        config = dict(config)
-        trainable = config.pop("trainable", True)
-        model = cls(**config)
-        model.trainable = trainable
-        return model
+        return _training.revive(cls, config)
 
 
 def _check_image_shape(image_shape):

@@ -13,21 +13,8 @@ from keras_transfer import _adapt
 from keras_transfer.generative.pseudo_ssl_generator import resolve_generator
 
 
-def _model_input_shape(model):
-    try:
-        shape = model.input_shape
-    except (AttributeError, ValueError):
-        shape = None
-    if not isinstance(shape, tuple) or None in shape[1:]:
-        raise ValueError(
-            "Invalid value received for argument `model`: expected a functional Keras model with "
-            f"one fully known input shape. Received: model.input_shape={shape}."
-        )
-    return tuple(int(d) for d in shape[1:])
-
-
 @keras_transfer_export("keras_transfer.generative.PseudoPretrainer")
-class PseudoPretrainer(_random.SavesSeedState, _training.TrainsOnly, _training.CompilesFromConfig, keras.Model):
+class PseudoPretrainer(_random.SavesSeedState, _training.TrainsOnly, _training.AutoLoss, keras.Model):
     """Pseudo pre-training (PP): fit a target architecture on `(G_s(z, y), y)`.
 
     Each train step samples source labels `y` uniformly, `z ~ N(0, I)`,
@@ -97,7 +84,7 @@ class PseudoPretrainer(_random.SavesSeedState, _training.TrainsOnly, _training.C
         super().__init__(**kwargs)
         if not isinstance(model, keras.Model):
             raise _checks.invalid("model", "a Keras model", model, error=TypeError)
-        input_shape = _model_input_shape(model)
+        input_shape = _adapt.model_input_shape(model, "model")
         if num_classes is not None:
             num_classes = _checks.check_int("num_classes", num_classes, minimum=2)
         latent, classes, sample_shape = resolve_generator(generator, latent_dim, num_classes)
@@ -124,16 +111,10 @@ class PseudoPretrainer(_random.SavesSeedState, _training.TrainsOnly, _training.C
         self.noise_scale = _checks.check_float("noise_scale", noise_scale, minimum=0.0, exclusive_minimum=True)
         self.seed = None if seed is None else _checks.check_int("seed", seed, minimum=0)
         self.seed_generator = keras.random.SeedGenerator(self.seed)
-        self._from_logits = from_logits
+        self._loss_from_logits = from_logits
         self._input_image_shape = input_shape
         self._sample_shape = sample_shape
         self.built = True
-
-    def compile(self, optimizer="adam", loss="auto", metrics=None, **kwargs):
-        """`keras.Model.compile`; `loss="auto"` is sparse cross-entropy on `model`'s output."""
-        if loss == "auto":
-            loss = keras.losses.SparseCategoricalCrossentropy(from_logits=self._from_logits)
-        super().compile(optimizer=optimizer, loss=loss, metrics=metrics, **kwargs)
 
     def sample(self, batch_size):
         """A batch `(images, labels)` of pseudo source samples, adapted to `model`."""
@@ -219,10 +200,4 @@ class PseudoPretrainer(_random.SavesSeedState, _training.TrainsOnly, _training.C
 
     @classmethod
     def from_config(cls, config):
-        config = dict(config)
-        config["model"] = keras.saving.deserialize_keras_object(config["model"])
-        config["generator"] = keras.saving.deserialize_keras_object(config["generator"])
-        trainable = config.pop("trainable", True)
-        instance = cls(**config)
-        instance.trainable = trainable
-        return instance
+        return _training.revive(cls, config, nested=("model", "generator"))

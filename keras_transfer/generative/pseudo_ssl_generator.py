@@ -78,23 +78,6 @@ def resolve_generator(generator, latent_dim, num_classes, argument="generator"):
     return latent_dim, classes, tuple(int(d) for d in sample.shape[1:])
 
 
-def classifier_input_shape(classifier, given):
-    if given is not None:
-        return tuple(int(d) for d in given)
-    try:
-        shape = classifier.input_shape
-    except (AttributeError, ValueError):
-        shape = None
-    if isinstance(shape, list):
-        shape = shape[0] if len(shape) == 1 else None
-    if shape is None or not _known_shape(shape[1:]):
-        raise ValueError(
-            "Cannot read the input shape of `source_classifier` (not a functional model with a "
-            "fully known input shape). Pass `source_input_shape=`."
-        )
-    return tuple(int(d) for d in shape[1:])
-
-
 def classifier_num_classes(classifier, input_shape):
     shape = None
     try:
@@ -210,7 +193,7 @@ class PseudoSSLGenerator(_random.SavesSeedState, keras.layers.Layer):
         self.generator_value_range = (
             None if generator_value_range is None else _adapt.check_value_range("generator_value_range", generator_value_range)
         )
-        self.source_input_shape = classifier_input_shape(source_classifier, source_input_shape)
+        self.source_input_shape = _adapt.model_input_shape(source_classifier, "source_classifier", given=source_input_shape)
         latent, classes, sample_shape = resolve_generator(generator, latent_dim, None)
         source_classes = classifier_num_classes(source_classifier, self.source_input_shape)
         if source_classes != classes:

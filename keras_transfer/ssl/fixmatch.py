@@ -16,16 +16,6 @@ from keras_transfer.ssl.weak_augment import WeakAugment
 _EXTRA_METRICS = ("unlabeled_loss", "mask_rate")
 
 
-def _input_shape(model):
-    try:
-        shape = model.input_shape
-    except (AttributeError, ValueError):
-        return None
-    if not isinstance(shape, tuple) or None in shape[1:]:
-        return None
-    return tuple(int(d) for d in shape[1:])
-
-
 def split_inputs(x):
     """`x` -> `(labeled, unlabeled or None)` for the accepted input structures."""
     if isinstance(x, dict):
@@ -54,7 +44,7 @@ def _augmentation(name, value, default):
 
 
 @keras_transfer_export("keras_transfer.ssl.FixMatch")
-class FixMatch(_training.TrainsOnly, _training.CompilesFromConfig, keras.Model):
+class FixMatch(_training.TrainsOnly, _training.AutoLoss, keras.Model):
     """FixMatch semi-supervised learning around any classifier, trained with `fit`.
 
     Each train step takes a batch of labelled images and a batch of
@@ -163,7 +153,7 @@ class FixMatch(_training.TrainsOnly, _training.CompilesFromConfig, keras.Model):
         self.unlabeled_weight = _checks.check_float("unlabeled_weight", unlabeled_weight, minimum=0.0)
         self.value_range = _adapt.check_value_range("value_range", value_range)
         self.seed = None if seed is None else _checks.check_int("seed", seed, minimum=0)
-        input_shape = _input_shape(model)
+        input_shape = _adapt.model_input_shape(model, "model", required=False)
         if from_logits is None:
             detected = _outputs.detect_from_logits("model", model, input_shape, self.value_range)
         else:
@@ -199,16 +189,10 @@ class FixMatch(_training.TrainsOnly, _training.CompilesFromConfig, keras.Model):
         self._weak_config = weak_augmentation
         self._strong_config = strong_augmentation
         self.from_logits = from_logits
-        self._from_logits = detected
+        self._loss_from_logits = detected
         self.unlabeled_loss_tracker = keras.metrics.Mean(name="unlabeled_loss")
         self.mask_rate_tracker = keras.metrics.Mean(name="mask_rate")
         self.built = True
-
-    def compile(self, optimizer="adam", loss="auto", metrics=None, **kwargs):
-        """`keras.Model.compile`; `loss="auto"` is sparse cross-entropy on `model`'s output."""
-        if loss == "auto":
-            loss = keras.losses.SparseCategoricalCrossentropy(from_logits=self._from_logits)
-        super().compile(optimizer=optimizer, loss=loss, metrics=metrics, **kwargs)
 
     def call(self, inputs, training=False):
         labeled, _ = split_inputs(inputs)
@@ -242,11 +226,11 @@ class FixMatch(_training.TrainsOnly, _training.CompilesFromConfig, keras.Model):
             outputs = self.model(ops.concatenate([weak_l, weak_u, strong_u], axis=0), training=True)
             y_pred = outputs[:n_l]
             supervised = self.compute_loss(x=labeled, y=y, y_pred=y_pred, sample_weight=sample_weight, training=True)
-            probabilities = ops.stop_gradient(_outputs.probabilities(outputs[n_l : n_l + n_u], self._from_logits))
+            probabilities = ops.stop_gradient(_outputs.probabilities(outputs[n_l : n_l + n_u], self._loss_from_logits))
             confidence = ops.max(probabilities, axis=-1)
             pseudo_labels = ops.argmax(probabilities, axis=-1)
             mask = ops.cast(confidence >= self.threshold, "float32")
-            log_strong = _outputs.log_probabilities(outputs[n_l + n_u :], self._from_logits)
+            log_strong = _outputs.log_probabilities(outputs[n_l + n_u :], self._loss_from_logits)
             cross_entropy = -ops.take_along_axis(log_strong, pseudo_labels[:, None], axis=-1)[:, 0]
             unlabeled_loss = ops.mean(cross_entropy * mask)
             loss = supervised + _training.per_replica(self.unlabeled_weight * unlabeled_loss)
@@ -286,11 +270,4 @@ class FixMatch(_training.TrainsOnly, _training.CompilesFromConfig, keras.Model):
 
     @classmethod
     def from_config(cls, config):
-        config = dict(config)
-        for key in ("model", "pseudo_generator", "weak_augmentation", "strong_augmentation"):
-            if isinstance(config.get(key), dict):
-                config[key] = keras.saving.deserialize_keras_object(config[key])
-        trainable = config.pop("trainable", True)
-        instance = cls(**config)
-        instance.trainable = trainable
-        return instance
+        return _training.revive(cls, config, nested=("model", "pseudo_generator", "weak_augmentation", "strong_augmentation"))

@@ -110,7 +110,7 @@ class TestFitContract(TestCase):
         x, y = _labelled(8)
         fixmatch.fit({"labeled": x, "unlabeled": x}, y, batch_size=4, verbose=0)
         dataset = kt.ssl.ssl_dataset((x, y), tiny.images(24), batch_size=2, unlabeled_ratio=3, seed=0)
-        history = fixmatch.fit(dataset, epochs=1, verbose=0)
+        fixmatch.fit(dataset, epochs=1, verbose=0)
         assert int(fixmatch.optimizer.iterations.numpy()) == 2 + 4
 
     def test_checkpoint_load_without_custom_objects_and_continue(self):
