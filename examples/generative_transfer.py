@@ -14,8 +14,10 @@ docs/generative_transfer.md for the benchmark over paired seeds.
 
 import argparse
 import os
+import sys
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # run from a checkout
 
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
@@ -92,7 +94,7 @@ def main(quick=False):
     fixmatch.compile(optimizer="adam", metrics=["accuracy"])
     fixmatch.fit(x_l, y_l, batch_size=25, epochs=steps // 2, verbose=0)
 
-    for name, model in (("scratch", scratch), ("PP + P-SSL", network)):
+    for name, model in (("scratch", scratch), ("PP + P-SSL", fixmatch)):  # FixMatch evaluates its network
         accuracy = model.evaluate(xt_test, yt_test, verbose=0, return_dict=True)["accuracy"]
         print(f"{name}: {100 * accuracy:.1f}% target test accuracy (one seed)")
 
