@@ -23,13 +23,17 @@ initialisation per seed (paired seeds):
   the ceiling P-SSL's pseudo samples try to approach.
 
 Every run keeps the weights of its best validation accuracy (ties broken by
-the validation loss), evaluated every `--eval-every` steps; the test set is
-used only to report. Hyperparameters are fixed in advance (below), not tuned.
+the validation loss), evaluated every `eval_every` steps (50 for the
+supervised runs); the test set is used only to report. Every method trains
+`finetune_steps` = `fixmatch_steps` = 1000 steps on the target task (PP's
+pre-training comes on top). Hyperparameters are fixed in advance (`FULL`
+below), not tuned.
 
-Run (hours of CPU; results appended to the JSON file as they come):
+Run (hours of CPU; results are written to the JSON file as they come, and a
+rerun skips the runs already there):
 
-    nice -n 10 python benchmarks/generative_transfer.py --split related \
-        --labels 5 10 --seeds 0 1 2 3 4 --output docs/generative_transfer_related.json
+    nice -n 10 python benchmarks/generative_transfer.py --split related --labels 5 \
+        --output docs/generative_transfer_related.json
 
 Quick smoke run (a minute): `python benchmarks/generative_transfer.py --quick`.
 """
@@ -63,11 +67,17 @@ SPLITS = {
     "glyphs": (tuple(string.ascii_uppercase + string.ascii_lowercase), tuple(range(10))),
 }
 METHODS = ("scratch", "kd", "pp", "pssl", "pp_pssl", "fixmatch_real")
+SUPERVISED = ("scratch", "kd", "pp")
+
+
+def steps_of(method, config):
+    """Training steps of a method's target-task run (PP's pre-training not counted)."""
+    return config["finetune_steps"] if method in SUPERVISED else config["fixmatch_steps"]
 
 FULL = dict(
     source_epochs=5, generator_epochs=12, generator_beta=2.0, pp_steps=3000, pp_batch=64,
-    finetune_steps=600, fixmatch_steps=1500, eval_every=100, finetune_eval_every=50, batch=25,
-    unlabeled_ratio=7, threshold=0.95, unlabeled_weight=1.0, kd_temperature=4.0, kd_alpha=0.5,
+    finetune_steps=1000, fixmatch_steps=1000, eval_every=100, finetune_eval_every=50, batch=25,
+    unlabeled_ratio=5, threshold=0.95, unlabeled_weight=1.0, kd_temperature=4.0, kd_alpha=0.5,
     learning_rate=1e-3, source_limit=None,
 )
 QUICK = dict(
@@ -399,7 +409,9 @@ def main(argv=None):
         with open(args.output) as handle:
             previous = json.load(handle)
     results = [r for r in previous.get("runs", []) if not args.quick]
-    done = {(r["labels"], r["seed"], r["method"]) for r in results}
+    for run in results:  # records written before "steps" was recorded
+        run.setdefault("steps", steps_of(run["method"], previous["config"]))
+    done = {(r["labels"], r["seed"], r["method"], r["steps"]) for r in results}
     source_data, target_data = load_split(args.split, config["source_limit"])
     start = time.time()
     classifier, generator, source_report = train_source(args.split, source_data, config, args.cache)
@@ -411,18 +423,20 @@ def main(argv=None):
         for labels in args.labels:
             context["sets"] = target_sets(target_data, labels, args.val_per_class, seed)
             for method in args.methods:
-                if (labels, seed, method) in done:
+                if (labels, seed, method, steps_of(method, config)) in done:
                     continue
                 tic = time.time()
                 run = run_method(method, context, config, seed)
-                run.update(labels=labels, seed=seed, method=method, seconds=round(time.time() - tic, 1))
+                run.update(labels=labels, seed=seed, method=method, steps=steps_of(method, config),
+                           seconds=round(time.time() - tic, 1))
                 results.append(run)
                 print(json.dumps(run), flush=True)
                 if args.output:
                     with open(args.output, "w") as handle:
                         json.dump({"split": args.split, "config": config, "source": source_report,
                                    "pp": context["pp_log"], "runs": results}, handle, indent=1)
-    print(summarise(results, args.methods))
+    current = [r for r in results if r["steps"] == steps_of(r["method"], config)]
+    print(summarise(current, args.methods))
     return {"source": source_report, "runs": results, "config": config}
 
 
