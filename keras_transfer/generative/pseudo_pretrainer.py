@@ -4,12 +4,12 @@ import keras
 import tensorflow as tf
 from keras import ops
 
+from keras_transfer import _adapt
 from keras_transfer import _checks
 from keras_transfer import _outputs
 from keras_transfer import _random
 from keras_transfer import _training
 from keras_transfer.api_export import keras_transfer_export
-from keras_transfer import _adapt
 from keras_transfer.generative.pseudo_ssl_generator import resolve_generator
 
 

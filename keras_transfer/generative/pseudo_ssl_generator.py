@@ -4,11 +4,11 @@ import keras
 import numpy as np
 from keras import ops
 
+from keras_transfer import _adapt
 from keras_transfer import _checks
 from keras_transfer import _outputs
 from keras_transfer import _random
 from keras_transfer.api_export import keras_transfer_export
-from keras_transfer import _adapt
 
 
 def _known_shape(shape):
