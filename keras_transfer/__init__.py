@@ -13,14 +13,17 @@ _check_backend()
 from keras_transfer import backbones  # noqa: E402
 from keras_transfer import callbacks  # noqa: E402
 from keras_transfer import data  # noqa: E402
+from keras_transfer import distill  # noqa: E402
 from keras_transfer import export  # noqa: E402
 from keras_transfer import few_shot  # noqa: E402
 from keras_transfer import fine_tuning  # noqa: E402
+from keras_transfer import generative  # noqa: E402
 from keras_transfer import layers  # noqa: E402
 from keras_transfer import losses  # noqa: E402
 from keras_transfer import models  # noqa: E402
 from keras_transfer import optimizers  # noqa: E402
 from keras_transfer import regularizers  # noqa: E402
+from keras_transfer import ssl  # noqa: E402
 from keras_transfer import text  # noqa: E402
 from keras_transfer import utils  # noqa: E402
 from keras_transfer.feature_extraction import build_classifier  # noqa: E402
@@ -41,11 +44,13 @@ __all__ = [
     "callbacks",
     "data",
     "describe_groups",
+    "distill",
     "export",
     "few_shot",
     "fine_tune",
     "fine_tuning",
     "fit_classifier",
+    "generative",
     "layer_groups",
     "layers",
     "losses",
@@ -54,6 +59,7 @@ __all__ = [
     "optimizers",
     "regularizers",
     "set_trainable",
+    "ssl",
     "text",
     "utils",
 ]

@@ -5,6 +5,9 @@ from keras_transfer.backbones.image_preprocessing import ImagePreprocessing
 from keras_transfer.domain_adaptation.conditional_domain_adversarial_head import ConditionalDomainAdversarialHead
 from keras_transfer.domain_adaptation.domain_adversarial_head import DomainAdversarialHead
 from keras_transfer.domain_adaptation.gradient_reversal import GradientReversal
+from keras_transfer.generative.pseudo_ssl_generator import PseudoSSLGenerator
+from keras_transfer.ssl.strong_augment import StrongAugment
+from keras_transfer.ssl.weak_augment import WeakAugment
 from keras_transfer.text.pooling import TextPooling
 
 __all__ = [
@@ -13,5 +16,8 @@ __all__ = [
     "FreezableDropout",
     "GradientReversal",
     "ImagePreprocessing",
+    "PseudoSSLGenerator",
+    "StrongAugment",
     "TextPooling",
+    "WeakAugment",
 ]

@@ -1,0 +1,230 @@
+"""`Distiller`: knowledge distillation from a teacher, also across label spaces."""
+
+import keras
+import tensorflow as tf
+from keras import ops
+
+from keras_transfer import _adapt
+from keras_transfer import _checks
+from keras_transfer import _outputs
+from keras_transfer import _training
+from keras_transfer.api_export import keras_transfer_export
+from keras_transfer.feature_extraction.transfer_classifier import _head_dtype
+
+LABEL_SPACES = ("shared", "auxiliary")
+
+
+def _feature_tensor(student, feature_layer):
+    if feature_layer is None:
+        last = student.layers[-1]
+        try:
+            return last.input
+        except (AttributeError, ValueError):
+            raise ValueError(
+                "Invalid value received for argument `student`: cannot read the input of its last "
+                f"layer {last.name!r}. Pass `feature_layer=` (the name of the layer whose output "
+                "feeds the auxiliary head)."
+            )
+    if not isinstance(feature_layer, str):
+        raise _checks.invalid("feature_layer", "None or a layer name", feature_layer, error=TypeError)
+    names = [layer.name for layer in student.layers]
+    if feature_layer not in names:
+        raise _checks.invalid(
+            "feature_layer", "the name of a layer of `student`", feature_layer, _checks.suggest(feature_layer, names)
+        )
+    return student.get_layer(feature_layer).output
+
+
+@keras_transfer_export("keras_transfer.distill.Distiller")
+class Distiller(_training.TrainsOnly, _training.AutoLoss, keras.Model):
+    """Knowledge distillation: train `student` on labels and on `teacher`'s soft outputs.
+
+    The loss is `(1 - alpha) * L(y, student(x)) + alpha * T^2 *
+    KL(softmax(t / T) || softmax(s / T))`, with `L` the compiled loss (sparse
+    cross-entropy by default), `t` the teacher's logits (log-probabilities
+    for a softmax teacher), `s` the student-side logits and `T` the
+    `temperature` (Hinton et al.).
+
+    `label_space` says how the two label spaces relate (it has no default,
+    because equal class counts do not mean equal classes):
+
+    - `"shared"`: teacher and student predict the same classes; `s` are the
+      student's own logits (classic distillation).
+    - `"auxiliary"`: the label spaces differ (e.g. source classes 0-4,
+      target classes 5-9). An auxiliary `Dense(teacher classes)` head on the
+      student's penultimate features (the input of its last layer, or
+      `feature_layer`) gives `s`; the teacher's knowledge reaches the shared
+      features through it, while the student's own head learns the target
+      labels. The auxiliary head lives in the distiller only: `student`
+      (and `predict`) keep their architecture.
+
+    The teacher runs in inference mode and never trains. It gets the
+    student's inputs, adapted to its own input shape (size, channels) when
+    they differ. `predict`, `evaluate` and `validation_data` use the student
+    (`val_loss` is the compiled loss alone); the logs add
+    `distillation_loss`.
+
+    Args:
+        student: functional Keras classifier (softmax or logits, read from
+            its last layer). Trained in place.
+        teacher: Keras classifier (softmax or logits, read from its last
+            layer or one probe call).
+        label_space: `"shared"` or `"auxiliary"` (see above).
+        temperature: float > 0. Defaults to `4.0`.
+        alpha: float in [0, 1], weight of the distillation term. Defaults to
+            `0.5`.
+        feature_layer: name of the student layer whose output feeds the
+            auxiliary head. Defaults to the input of the last layer.
+        teacher_value_range: `(low, high)` the teacher expects, when it
+            differs from `value_range`.
+        value_range: `(low, high)` of the student's inputs. Defaults to
+            `(0, 255)`.
+
+    Example:
+
+    >>> import numpy as np, keras, keras_transfer
+    >>> def net(classes):
+    ...     return keras.Sequential([keras.Input((4,)), keras.layers.Dense(8, activation="relu"),
+    ...                              keras.layers.Dense(classes, activation="softmax")])
+    >>> teacher, student = net(5), net(3)
+    >>> distiller = keras_transfer.distill.Distiller(student, teacher, label_space="auxiliary")
+    >>> distiller.compile(optimizer="adam", metrics=["accuracy"])
+    >>> x, y = np.random.default_rng(0).normal(size=(8, 4)).astype("float32"), np.arange(8) % 3
+    >>> history = distiller.fit(x, y, epochs=1, verbose=0)
+    >>> sorted(history.history)
+    ['accuracy', 'distillation_loss', 'loss']
+    >>> distiller.predict(x, verbose=0).shape
+    (8, 3)
+
+    Reference:
+        Hinton, Vinyals & Dean, "Distilling the Knowledge in a Neural
+        Network", 2015. Yamaguchi et al., "Transfer Learning with Pre-trained
+        Conditional Generative Models", Machine Learning 2025, use it as the
+        baseline for disjoint label spaces.
+    """
+
+    _trained_attributes = ("student", "auxiliary_head")
+
+    def __init__(
+        self,
+        student,
+        teacher,
+        *,
+        label_space,
+        temperature=4.0,
+        alpha=0.5,
+        feature_layer=None,
+        teacher_value_range=None,
+        value_range=(0, 255),
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        if not isinstance(student, keras.Model):
+            raise _checks.invalid("student", "a Keras model", student, error=TypeError)
+        if not isinstance(teacher, keras.layers.Layer):
+            raise _checks.invalid("teacher", "a Keras model", teacher, error=TypeError)
+        self.label_space = _checks.check_choice("label_space", label_space, LABEL_SPACES)
+        self.temperature = _checks.check_float("temperature", temperature, minimum=0.0, exclusive_minimum=True)
+        self.alpha = _checks.check_float("alpha", alpha, minimum=0.0, maximum=1.0)
+        self.value_range = _adapt.check_value_range("value_range", value_range)
+        self.teacher_value_range = (
+            None if teacher_value_range is None else _adapt.check_value_range("teacher_value_range", teacher_value_range)
+        )
+        student_shape = _adapt.model_input_shape(student, "student")
+        teacher_shape = _adapt.model_input_shape(teacher, "teacher")
+        _adapt.check_adaptable(
+            student_shape, teacher_shape, argument="teacher",
+            what_from="student inputs", what_to="the teacher input",
+        )
+        teacher_range = self.teacher_value_range or self.value_range
+        self._teacher_from_logits = _outputs.detect_from_logits("teacher", teacher, teacher_shape, teacher_range)
+        self._loss_from_logits = _outputs.detect_from_logits("student", student, student_shape, self.value_range)
+        teacher_classes = int(teacher.output_shape[-1])
+        student_classes = int(student.output_shape[-1])
+        self.auxiliary_head = None
+        self._student_view = None
+        if self.label_space == "shared":
+            if feature_layer is not None:
+                raise _checks.invalid(
+                    "feature_layer", 'None with label_space="shared" (no auxiliary head)', feature_layer
+                )
+            if teacher_classes != student_classes:
+                raise ValueError(
+                    'Invalid value received for argument `label_space`: "shared" needs the same '
+                    f"classes, but the teacher predicts {teacher_classes} and the student "
+                    f'{student_classes}. Use label_space="auxiliary" for different label spaces.'
+                )
+        else:
+            features = _feature_tensor(student, feature_layer)
+            if len(features.shape) != 2:
+                raise ValueError(
+                    "Invalid value received for argument `feature_layer`: the auxiliary head needs "
+                    f"flat features (batch, units); the chosen tensor has shape {tuple(features.shape)}."
+                )
+            self._student_view = keras.Model(student.inputs, [student.outputs[0], features], name="student_view")
+            self.auxiliary_head = keras.layers.Dense(teacher_classes, name="auxiliary_head", dtype=_head_dtype())
+            self.auxiliary_head.build(tuple(features.shape))
+        self.student = student
+        self.teacher = teacher
+        self.feature_layer = feature_layer
+        self._student_shape = student_shape
+        self._teacher_shape = teacher_shape
+        self.distillation_loss_tracker = keras.metrics.Mean(name="distillation_loss")
+        self.built = True
+
+    def call(self, inputs, training=False):
+        return self.student(inputs, training=training)
+
+    def teacher_probabilities(self, inputs):
+        """The teacher's softened float32 probabilities `softmax(t / T)` for student inputs."""
+        x = _adapt.adapt(
+            inputs, self._student_shape, self._teacher_shape,
+            self.value_range, self.teacher_value_range or self.value_range,
+        )
+        outputs = self.teacher(x, training=False)
+        return ops.stop_gradient(_outputs.probabilities(outputs, self._teacher_from_logits, self.temperature))
+
+    def train_step(self, data):
+        x, y, sample_weight = keras.utils.unpack_x_y_sample_weight(data)
+        teacher_p = self.teacher_probabilities(x)
+        with tf.GradientTape() as tape:
+            if self._student_view is None:
+                y_pred = self.student(x, training=True)
+                student_logits = _outputs.log_probabilities(y_pred, self._loss_from_logits)
+            else:
+                y_pred, features = self._student_view(x, training=True)
+                student_logits = ops.cast(self.auxiliary_head(features), "float32")
+            supervised = self.compute_loss(x=x, y=y, y_pred=y_pred, sample_weight=sample_weight, training=True)
+            student_log_p = ops.log_softmax(student_logits / self.temperature, axis=-1)
+            kl = ops.sum(teacher_p * (ops.log(ops.clip(teacher_p, 1e-7, 1.0)) - student_log_p), axis=-1)
+            if sample_weight is not None:
+                kl = kl * ops.reshape(ops.cast(sample_weight, "float32"), (-1,))
+            distillation = ops.mean(kl) * self.temperature**2
+            loss = (1.0 - self.alpha) * supervised + _training.per_replica(self.alpha * distillation)
+            _training.track_loss(self, loss, ops.shape(y_pred)[0])
+            scaled = self.optimizer.scale_loss(loss)
+        _training.apply_gradients(self, tape, scaled, self.trainable_variables)
+        self.distillation_loss_tracker.update_state(distillation)
+        return self.compute_metrics(x, y, y_pred, sample_weight=sample_weight)
+
+    def test_step(self, data):
+        logs = super().test_step(data)
+        return {name: value for name, value in logs.items() if name != "distillation_loss"}
+
+    def get_config(self):
+        return {
+            "name": self.name,
+            "trainable": self.trainable,
+            "student": keras.saving.serialize_keras_object(self.student),
+            "teacher": keras.saving.serialize_keras_object(self.teacher),
+            "label_space": self.label_space,
+            "temperature": self.temperature,
+            "alpha": self.alpha,
+            "feature_layer": self.feature_layer,
+            "teacher_value_range": self.teacher_value_range,
+            "value_range": self.value_range,
+        }
+
+    @classmethod
+    def from_config(cls, config):
+        return _training.revive(cls, config, nested=("student", "teacher"))
