@@ -24,6 +24,7 @@ from keras_transfer import models  # noqa: E402
 from keras_transfer import optimizers  # noqa: E402
 from keras_transfer import regularizers  # noqa: E402
 from keras_transfer import ssl  # noqa: E402
+from keras_transfer import strategies  # noqa: E402
 from keras_transfer import text  # noqa: E402
 from keras_transfer import utils  # noqa: E402
 from keras_transfer.feature_extraction import build_classifier  # noqa: E402
@@ -33,6 +34,7 @@ from keras_transfer.fine_tuning import lr_find  # noqa: E402
 from keras_transfer.groups import describe_groups  # noqa: E402
 from keras_transfer.groups import layer_groups  # noqa: E402
 from keras_transfer.groups import set_trainable  # noqa: E402
+from keras_transfer.strategies import transfer  # noqa: E402
 from keras_transfer.text import build_text_classifier  # noqa: E402
 
 __version__ = "0.1.0"
@@ -60,6 +62,8 @@ __all__ = [
     "regularizers",
     "set_trainable",
     "ssl",
+    "strategies",
     "text",
+    "transfer",
     "utils",
 ]

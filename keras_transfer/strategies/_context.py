@@ -1,0 +1,107 @@
+"""The checked arguments of `keras_transfer.transfer`, and the helpers recipes share."""
+
+import dataclasses
+
+import keras
+import numpy as np
+
+from keras_transfer import _checks
+from keras_transfer.feature_extraction.build_classifier import build_classifier
+from keras_transfer.feature_extraction.transfer_classifier import TransferClassifier
+
+
+def labelled(name, value):
+    """`(x, y)` arrays -> float32 images, int64 labels (checked)."""
+    if not isinstance(value, (tuple, list)) or len(value) != 2:
+        raise _checks.invalid(name, "a pair (x, y) of arrays: inputs and integer labels", value, error=TypeError)
+    x = unlabelled(name, value[0])
+    y = np.asarray(value[1])
+    if y.ndim != 1 or not (np.issubdtype(y.dtype, np.integer) or (y.size and np.all(np.mod(y, 1) == 0))):
+        raise _checks.invalid(name, "integer class labels of shape (n,) as its second element", f"labels of shape {y.shape}, dtype {y.dtype}")
+    if len(y) != len(x):
+        raise _checks.invalid(name, "as many labels as inputs", f"{len(x)} inputs and {len(y)} labels")
+    if y.size and y.min() < 0:
+        raise _checks.invalid(name, "labels >= 0", f"a label {y.min()}")
+    return x, y.astype("int64")
+
+
+def unlabelled(name, value):
+    if isinstance(value, (tuple, list, dict)) or not hasattr(value, "shape"):
+        raise _checks.invalid(name, "an array of inputs (numpy or tensor)", value, error=TypeError)
+    x = np.asarray(value)
+    if x.ndim < 2 or len(x) == 0:
+        raise _checks.invalid(name, "a non-empty array of inputs, shape (n, ...)", f"an array of shape {x.shape}")
+    return x.astype("float32")
+
+
+def fresh_backbone(backbone, weights):
+    """`(backbone, weights)` for `build_classifier`: a given model is copied, never trained in place."""
+    if isinstance(backbone, TransferClassifier):
+        backbone = backbone.backbone
+    if not isinstance(backbone, keras.Model):
+        return backbone, weights
+    copy = keras.models.clone_model(backbone)
+    if weights == "imagenet":  # "keep the model's weights": copy them
+        weights = backbone
+    elif weights is None:  # the copy's fresh initialisation
+        weights = "imagenet"
+    return copy, weights
+
+
+@dataclasses.dataclass
+class Context:
+    """What a strategy's `train` function receives."""
+
+    strategy: object
+    backbone: object
+    data: tuple
+    source: tuple
+    target: object
+    num_classes: int
+    input_shape: tuple
+    weights: object
+    preprocessing: object
+    epochs: int
+    batch_size: int
+    learning_rate: float
+    validation_data: tuple
+    callbacks: list
+    verbose: object
+    jit_compile: object
+    seed: object
+    build_options: dict
+
+    def classifier(self, num_classes=None, freeze=True):
+        """A new `build_classifier` model on a copy of the backbone."""
+        backbone, weights = fresh_backbone(self.backbone, self.weights)
+        return build_classifier(
+            backbone,
+            num_classes or self.num_classes,
+            weights=weights,
+            input_shape=self.input_shape,
+            freeze=freeze,
+            preprocessing=self.preprocessing,
+            **self.build_options,
+        )
+
+    def optimizer(self, learning_rate=None):
+        return keras.optimizers.Adam(learning_rate or self.learning_rate)
+
+    def compile(self, model, learning_rate=None, loss="auto"):
+        """Adam + accuracy; `loss="auto"` leaves it to models that infer it."""
+        kwargs = {} if loss == "auto" else {"loss": loss}
+        model.compile(optimizer=self.optimizer(learning_rate), metrics=["accuracy"], jit_compile=self.jit_compile, **kwargs)
+        return model
+
+    def fit_kwargs(self, epochs=None, batch_size=True):
+        kwargs = dict(
+            epochs=self.epochs if epochs is None else epochs,
+            verbose=self.verbose,
+            callbacks=list(self.callbacks),
+            validation_data=self.validation_data,
+        )
+        if batch_size:
+            kwargs["batch_size"] = self.batch_size
+        else:  # a tf.data pipeline that shuffles itself
+            kwargs["shuffle"] = False
+        return kwargs
