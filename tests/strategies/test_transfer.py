@@ -1,0 +1,113 @@
+"""Every registered strategy runs through `keras_transfer.transfer` on a tiny case."""
+
+import keras
+import numpy as np
+import pytest
+
+import keras_transfer as kt
+from tests.test_case import tiny_backbone
+
+SHAPE = (8, 8, 3)
+GENERATOR = {"filters": (4, 4), "hidden_units": 8, "latent_dim": 4}
+
+
+def toy(n, classes=3, shift=0.0, seed=0):
+    """Images whose brightness gives the class: separable by any backbone."""
+    y = np.arange(n) % classes
+    noise = np.random.default_rng(seed).normal(0, 10, (n, *SHAPE))
+    x = noise + (y[:, None, None, None] * 80 + 30 + shift)
+    return np.clip(x, 0, 255).astype("float32"), y
+
+
+X, Y = toy(24)
+X_VAL, Y_VAL = toy(15, seed=1)
+X_SOURCE, Y_SOURCE = toy(24, classes=4, seed=2)
+X_TARGET, _ = toy(24, shift=20, seed=3)
+
+# Inputs each strategy needs, plus small options so that a case takes seconds.
+CASES = {
+    "feature_extraction": dict(data=(X, Y)),
+    "fine_tune": dict(data=(X, Y), epochs=2),
+    "gradual": dict(data=(X, Y), epochs=2),
+    "l2sp": dict(data=(X, Y), alpha=0.5),
+    "prototype": dict(data=(X, Y), metric="euclidean"),
+    "dann": dict(source=(X, Y), target=X_TARGET, hidden_units=(8,)),
+    "cdan": dict(source=(X, Y), target=X_TARGET, hidden_units=(8,)),
+    "mmd": dict(source=(X, Y), target=X_TARGET),
+    "coral": dict(source=(X, Y), target=X_TARGET),
+    "fixmatch": dict(data=(X, Y), target=X_TARGET, unlabeled_ratio=2, threshold=0.0),
+    "distill": dict(data=(X, Y), source=(X_SOURCE, Y_SOURCE)),
+    "pp_pssl": dict(
+        data=(X, Y), source=(X_SOURCE, Y_SOURCE), generator_options=GENERATOR, pretrain_steps=2, unlabeled_ratio=2,
+        threshold=0.0,
+    ),
+}
+# Keys the history of the main `fit` must have, beyond loss/accuracy/val_*.
+EXTRA_KEYS = {
+    "fine_tune": {"freeze_stage"},
+    "gradual": {"freeze_stage"},
+    "dann": {"task_loss", "alignment_loss", "domain_accuracy", "gradient_reversal_lambda"},
+    "cdan": {"task_loss", "alignment_loss", "domain_accuracy", "gradient_reversal_lambda"},
+    "mmd": {"task_loss", "alignment_loss"},
+    "coral": {"task_loss", "alignment_loss"},
+    "fixmatch": {"unlabeled_loss", "mask_rate"},
+    "pp_pssl": {"unlabeled_loss", "mask_rate"},
+    "distill": {"distillation_loss"},
+}
+
+
+def test_every_registered_strategy_has_a_case():
+    assert sorted(CASES) == sorted(kt.strategies.available())
+
+
+def _kernel(model, name):
+    """The kernel of the convolution `name`, wherever the strategy put the backbone."""
+    for layer in model._flatten_layers():
+        if layer.name == name:
+            return layer.kernel.numpy()
+    raise AssertionError(f"no {name} in {model.name}")
+
+
+@pytest.mark.parametrize("name", list(CASES))
+def test_strategy_trains_through_transfer(name):
+    backbone = tiny_backbone(SHAPE)
+    before = {n: backbone.get_layer(n).kernel.numpy().copy() for n in ("block1_conv", "block3_conv")}
+    strategy = kt.strategies.get_strategy(name)
+    result = kt.transfer(
+        name, backbone, preprocessing="unit", batch_size=8, seed=0, verbose=0, validation_data=(X_VAL, Y_VAL),
+        **{**({"epochs": 1, "learning_rate": 0.01} if strategy.trains else {}), **CASES[name]},
+    )
+    model, history = result
+    assert result.strategy is strategy
+    # The given backbone is copied, never trained in place.
+    for layer_name, kernel in before.items():
+        np.testing.assert_array_equal(backbone.get_layer(layer_name).kernel.numpy(), kernel)
+    assert {"loss", "accuracy", "val_loss", "val_accuracy"} | EXTRA_KEYS.get(name, set()) <= set(history.history)
+    assert all(np.isfinite(v).all() for v in history.history.values())
+    probabilities = model.predict(X_VAL, verbose=0)
+    assert probabilities.shape == (len(X_VAL), 3)
+    np.testing.assert_allclose(probabilities.sum(-1), 1.0, atol=1e-4)
+    # The backbone copy keeps the given weights ("imagenet" = keep), then trains unless it is frozen.
+    # Gradual unfreezing with 1 head epoch + 1 epoch has unfrozen only the top group.
+    frozen = {"feature_extraction": ("block1_conv", "block3_conv"), "prototype": ("block1_conv", "block3_conv"),
+              "gradual": ("block1_conv",)}.get(name, ())
+    for layer_name, kernel in before.items():
+        unchanged = np.array_equal(_kernel(model, layer_name), kernel)
+        assert unchanged == (layer_name in frozen), f"{name}: {layer_name} unchanged={unchanged}"
+    if name == "pp_pssl":  # the intermediate models are handed back
+        details = result.details
+        assert {"source_classifier", "generator", "fixmatch", "pretrain_history", "generator_history"} <= set(details)
+        assert details["source_classifier"].output_shape[-1] == 4  # the source task's classes
+        assert details["fixmatch"].model is model
+        assert len(details["pretrain_history"].history["loss"]) == 1
+
+
+@pytest.mark.parametrize("name", ["feature_extraction", "prototype"])
+def test_separable_toy_is_learned(name, tmp_path):
+    kwargs = dict(metric="euclidean") if name == "prototype" else dict(epochs=40, learning_rate=0.05)
+    model, _ = kt.transfer(name, tiny_backbone(SHAPE), (X, Y), preprocessing="unit", seed=0, verbose=0, **kwargs)
+    accuracy = np.mean(model.predict(X_VAL, verbose=0).argmax(-1) == Y_VAL)
+    assert accuracy >= 0.8, accuracy  # chance: 1/3
+    path = str(tmp_path / "model.keras")
+    model.save(path)
+    np.testing.assert_allclose(keras.models.load_model(path).predict(X_VAL, verbose=0), model.predict(X_VAL, verbose=0), atol=1e-6)
