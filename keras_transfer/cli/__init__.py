@@ -6,23 +6,18 @@ import sys
 import time
 import warnings
 
-
-def _progress(total):
-    import keras
-
-    return keras.utils.Progbar(total, unit_name="run")
+from keras_transfer.cli import _report
 
 
 def _demo(args):
     from keras_transfer.cli import demo
 
     config = demo.DemoConfig.quick() if args.quick else demo.DemoConfig.full() if args.full else demo.DemoConfig()
-    if os.path.exists(os.path.join(args.out, "README.md")) and not args.overwrite:
-        print(f"error: {args.out} already holds a report; pass --overwrite or another --out.", file=sys.stderr)
+    if _report.refuse_overwrite(args.out, args.overwrite, sys.stderr):
         return 2
     start = time.time()
     print("keras_transfer demo: transfer learning on real data, offline.\n")
-    result = demo.run_image_demo(config, progress=_progress)
+    result = demo.run_image_demo(config, progress=_progress_of("run"))
     print()
     print(demo.summarize(result))
     sections, images = [], []
@@ -48,6 +43,32 @@ def _demo(args):
     return 0
 
 
+def _fit(args):
+    from keras_transfer.cli import fit
+
+    return fit.run(args, _progress_of("strategy"))
+
+
+def _command(name):
+    def handler(args):
+        from keras_transfer.cli import commands
+
+        return getattr(commands, name)(args)
+
+    return handler
+
+
+def _progress_of(unit):
+    import keras
+
+    return lambda total: keras.utils.Progbar(total, unit_name=unit)
+
+
+def _data_arguments(parser):
+    parser.add_argument("--download", action="store_true", help="let TFDS download a tfds:NAME dataset (needs internet)")
+    parser.add_argument("--data-dir", help="TFDS data directory")
+
+
 def build_parser():
     parser = argparse.ArgumentParser(prog="keras-transfer", description="Transfer learning with Keras 3, ready to use.")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -59,13 +80,78 @@ def build_parser():
     demo.add_argument("--overwrite", action="store_true", help="replace an existing report")
     demo.add_argument("--skip-text", action="store_true", help="images only (no sentence-encoder part)")
     demo.set_defaults(handler=_demo)
+
+    data_help = "an image directory (one sub-folder per class), a .npz (x_train, y_train[, x_val, y_val, x_test, y_test, x_source, y_source, x_target]) or tfds:NAME"
+    fit = commands.add_parser(
+        "fit", help="train with one or more strategies by name; writes models and a report with plots",
+        description="Train with transfer strategies by name (see `keras-transfer strategies`) and write a report folder: "
+        "one .keras model per strategy, README.md, learning_curves.png, comparison.png (several strategies), results.json.",
+    )
+    fit.add_argument("data", help=data_help)
+    fit.add_argument("--strategy", nargs="+", default=["feature_extraction"], metavar="NAME",
+                     help="one or more strategy names; several are compared (default: feature_extraction)")
+    fit.add_argument("--backbone", required=True, help="a registered backbone name, a saved .keras model, or a keras-hub preset")
+    fit.add_argument("--weights", default="imagenet", help="imagenet (a .keras backbone keeps its weights), none, or a weights file")
+    fit.add_argument("--source", help="labelled source data (distill, pp_pssl), same formats as DATA")
+    fit.add_argument("--target", help="unlabelled target images (domain adaptation, fixmatch): a directory or a .npz x_train")
+    fit.add_argument("--epochs", type=int, help="epochs (default: each strategy's own)")
+    fit.add_argument("--batch-size", type=int, default=32)
+    fit.add_argument("--learning-rate", type=float, help="Adam learning rate (default: each strategy's own)")
+    fit.add_argument("--image-size", type=int, nargs=2, metavar=("HEIGHT", "WIDTH"), help="resize directory images (default: the first image's size)")
+    fit.add_argument("--grayscale", action="store_true", help="read directory images as one channel")
+    fit.add_argument("--preprocessing", choices=("caffe", "tf", "torch", "unit", "none"), help="override the backbone's input preprocessing")
+    fit.add_argument("--adapt-input", action="store_true", help="tile grayscale to RGB and resize small images inside the model")
+    fit.add_argument("--validation-split", type=float, default=0.2, help="fraction held out when the data has no validation arrays (default: 0.2)")
+    fit.add_argument("--option", action="append", metavar="KEY=VALUE", help="a strategy option, e.g. --option alpha=0.5 (repeatable)")
+    fit.add_argument("--seed", type=int, default=0)
+    fit.add_argument("--verbose", type=int, choices=(0, 1, 2), default=1, help="Keras progress output (default: 1, progress bars)")
+    fit.add_argument("--out", default="transfer_report", help="report folder (default: transfer_report)")
+    fit.add_argument("--overwrite", action="store_true", help="replace an existing report")
+    _data_arguments(fit)
+    fit.set_defaults(handler=_fit)
+
+    evaluate = commands.add_parser("evaluate", help="accuracy of a saved .keras model on a labelled dataset")
+    evaluate.add_argument("model", help="a .keras file (e.g. written by `keras-transfer fit`)")
+    evaluate.add_argument("data", help=data_help)
+    evaluate.add_argument("--split", choices=("auto", "test", "val", "train"), default="auto",
+                          help="which labelled arrays (default: test, else val, else train; a directory is all 'train')")
+    evaluate.add_argument("--batch-size", type=int, default=256)
+    evaluate.add_argument("--verbose", type=int, choices=(0, 1, 2), default=1)
+    _data_arguments(evaluate)
+    evaluate.set_defaults(handler=_command("evaluate"))
+
+    export = commands.add_parser("export", help="write a SavedModel (TF Serving, TF Hub) from a saved .keras model")
+    export.add_argument("model", help="a .keras file")
+    export.add_argument("path", help="the SavedModel directory to write")
+    export.add_argument("--kind", choices=("classifier", "feature_vector"), default="classifier")
+    export.add_argument("--class-names", nargs="+", help="class names, returned by the serving signature")
+    export.add_argument("--overwrite", action="store_true", help="replace an existing non-empty directory")
+    export.set_defaults(handler=_command("export"))
+
+    bench = commands.add_parser("bench", help="run the benchmark suite of a source checkout (python -m benchmarks.run)")
+    bench.epilog = "Every other argument goes to benchmarks.run, e.g. `keras-transfer bench --quick` or `--list`."
+    bench.set_defaults(handler=_command("bench"))
+
+    listing = commands.add_parser("strategies", help="list the strategies: name, when to use it, paper")
+    listing.set_defaults(handler=_command("strategies"))
     return parser
 
 
 def main(argv=None):
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    args = build_parser().parse_args(argv)
-    return args.handler(args)
+    argv = sys.argv[1:] if argv is None else list(argv)
+    parser = build_parser()
+    args, extra = parser.parse_known_args(argv)
+    if extra and args.command != "bench":
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
+    if args.command == "bench":  # everything else goes to benchmarks.run
+        args.bench_args = extra
+    args.argv = argv
+    try:
+        return args.handler(args)
+    except (ValueError, TypeError) as error:  # bad input: the message names it
+        print(f"error: {error}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

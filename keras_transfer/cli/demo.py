@@ -16,6 +16,8 @@ import time
 
 import numpy as np
 
+from keras_transfer.cli import _report
+
 KERAS_QUIET = {"verbose": 0}
 
 
@@ -159,11 +161,7 @@ def summarize(result):
 
 
 def plot(result, path):
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    plt = _report.pyplot()
     scores = result["scores"]
     budgets = sorted({k for k, _ in scores})
     figure, axes = plt.subplots(figsize=(7, 4))
@@ -180,31 +178,17 @@ def plot(result, path):
     axes.axhline(0.2, color="gray", linestyle=":", linewidth=1)
     axes.set_title("Fashion-MNIST classes 0-4 -> 5-9 (small CNN)")
     axes.legend(fontsize=8, loc="upper left", ncol=2)
-    figure.tight_layout()
-    figure.savefig(path, dpi=120)
-    plt.close(figure)
-    return path
+    return _report.save(figure, path)
 
 
 def text_section(text, out_dir):
     """Markdown (and a bar plot) for the result of `keras_transfer.text.run_text_demo`."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
     accuracy = text["accuracy"]
     labels = {"scratch": "from scratch\n(word embeddings)", "pretrained_frozen": "pretrained MiniLM,\nfrozen + new head"}
-    figure, axes = plt.subplots(figsize=(5, 3.5))
-    axes.bar([labels[k] for k in accuracy], list(accuracy.values()), color=["tab:blue", "tab:green"])
-    axes.axhline(text["chance"], color="gray", linestyle=":", linewidth=1)
-    axes.set_ylim(0, 1)
-    axes.set_ylabel("test accuracy")
-    axes.set_title(f"Fortune topics, {text['shots']} labelled texts per class")
-    figure.tight_layout()
-    image = os.path.join(out_dir, "text_transfer.png")
-    figure.savefig(image, dpi=120)
-    plt.close(figure)
+    image = _report.bar_chart(
+        {labels[k]: v for k, v in accuracy.items()}, os.path.join(out_dir, "text_transfer.png"),
+        ylabel="test accuracy", title=f"Fortune topics, {text['shots']} labelled texts per class", chance=text["chance"],
+    )
     lines = [
         f"## Text: {len(text['topics'])} topics of Debian fortune cookies, {text['shots']} labelled texts per class",
         "",
@@ -242,7 +226,4 @@ def write_report(result, out_dir, extra_sections=()):
         "",
         *extra_sections,
     ]
-    path = os.path.join(out_dir, "README.md")
-    with open(path, "w") as handle:
-        handle.write("\n".join(text) + "\n")
-    return path, image
+    return _report.write_markdown(out_dir, text), image

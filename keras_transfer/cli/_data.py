@@ -1,0 +1,151 @@
+"""Datasets for the command line: an image directory, a `.npz` of arrays, or a TFDS name.
+
+Everything is loaded into NumPy arrays of raw images (float32, [0, 255]) and
+integer labels, which is what `keras_transfer.transfer` takes.
+"""
+
+import dataclasses
+import os
+
+import numpy as np
+
+NPZ_KEYS = ("x_train", "y_train", "x_val", "y_val", "x_test", "y_test", "x_source", "y_source", "x_target")
+
+
+class DataError(ValueError):
+    """A dataset argument of the command that cannot be used; the message says why."""
+
+
+@dataclasses.dataclass
+class Arrays:
+    """The arrays of one dataset argument; absent parts are `None`."""
+
+    description: str
+    x_train: np.ndarray = None
+    y_train: np.ndarray = None
+    x_val: np.ndarray = None
+    y_val: np.ndarray = None
+    x_test: np.ndarray = None
+    y_test: np.ndarray = None
+    x_source: np.ndarray = None
+    y_source: np.ndarray = None
+    x_target: np.ndarray = None
+    class_names: list = None
+
+
+def load(spec, *, argument, labels=True, image_size=None, grayscale=False, download=False, data_dir=None):
+    """Loads `spec`: `tfds:NAME`, a `.npz` file or an image directory."""
+    if spec.startswith("tfds:"):
+        return _tfds(spec[len("tfds:"):], argument, data_dir, download)
+    if not os.path.exists(spec):
+        raise DataError(
+            f"{argument}: no such file or directory: {spec!r}. Give an image directory (one sub-folder per class), "
+            "a .npz file with x_train/y_train arrays, or tfds:NAME for a TensorFlow Datasets name."
+        )
+    if os.path.isdir(spec):
+        return _directory(spec, argument, labels, image_size, grayscale)
+    if spec.endswith(".npz"):
+        return _npz(spec, argument)
+    raise DataError(f"{argument}: {spec!r} is a file but not a .npz archive; give a .npz, an image directory or tfds:NAME.")
+
+
+def _images(x):
+    x = np.asarray(x, dtype="float32")
+    return x[..., None] if x.ndim == 3 else x  # (n, h, w) grayscale -> (n, h, w, 1)
+
+
+def _npz(path, argument):
+    with np.load(path, allow_pickle=False) as archive:
+        found = {key: archive[key] for key in archive.files}
+    unknown = sorted(set(found) - set(NPZ_KEYS) - {"class_names"})
+    if unknown:
+        raise DataError(f"{argument}: {path} holds arrays {unknown} this command does not know; expected keys among {list(NPZ_KEYS)}.")
+    arrays = Arrays(description=f"arrays from {os.path.basename(path)}")
+    for key, value in found.items():
+        if key == "class_names":
+            arrays.class_names = [str(name) for name in value]
+        else:
+            setattr(arrays, key, _images(value) if key.startswith("x_") else np.asarray(value).astype("int64"))
+    for x_key in ("x_train", "x_val", "x_test", "x_source"):
+        y_key = "y" + x_key[1:]
+        if (getattr(arrays, x_key) is None) != (getattr(arrays, y_key) is None):
+            raise DataError(f"{argument}: {path} has only one of {x_key} and {y_key}; labelled arrays come in pairs.")
+    if not any(getattr(arrays, key) is not None for key in ("x_train", "x_test", "x_val", "x_source", "x_target")):
+        raise DataError(f"{argument}: {path} holds no image array (expected keys among {list(NPZ_KEYS)}).")
+    return arrays
+
+
+def _first_image_size(path):
+    import keras
+
+    for directory, _, files in sorted(os.walk(path)):
+        for name in sorted(files):
+            if name.lower().endswith((".png", ".jpg", ".jpeg", ".bmp", ".gif")):
+                width, height = keras.utils.load_img(os.path.join(directory, name)).size
+                return (height, width)
+    raise DataError(f"{path!r} holds no image (.png, .jpg, .jpeg, .bmp, .gif).")
+
+
+def _directory(path, argument, labels, image_size, grayscale):
+    import keras
+
+    size = tuple(image_size) if image_size else _first_image_size(path)
+    try:
+        dataset = keras.utils.image_dataset_from_directory(
+            path, labels="inferred" if labels else None, label_mode="int" if labels else None,
+            color_mode="grayscale" if grayscale else "rgb", image_size=size, batch_size=256, shuffle=False, verbose=False,
+        )
+    except ValueError as error:
+        raise DataError(f"{argument}: {path!r}: {error}") from None
+    names = getattr(dataset, "class_names", None)
+    xs, ys = [], []
+    for batch in dataset:
+        if labels:
+            xs.append(batch[0].numpy())
+            ys.append(batch[1].numpy())
+        else:
+            xs.append(batch.numpy())
+    if not xs:
+        raise DataError(f"{argument}: {path!r} holds no image.")
+    x = np.concatenate(xs).astype("float32")
+    description = f"images of {path} ({size[0]}x{size[1]}{', grayscale' if grayscale else ''})"
+    if not labels:
+        return Arrays(description=description, x_train=x)
+    if len(names) < 2:
+        raise DataError(f"{argument}: {path!r} needs one sub-folder per class (at least 2); found {names}.")
+    return Arrays(description=description, x_train=x, y_train=np.concatenate(ys).astype("int64"), class_names=list(names))
+
+
+def _tfds(name, argument, data_dir, download):
+    try:
+        import tensorflow_datasets as tfds
+    except ImportError:
+        raise DataError(f"{argument}: tfds:{name} needs the tensorflow-datasets package (pip install tensorflow-datasets).") from None
+    try:
+        splits, info = tfds.load(name, split=None, as_supervised=True, batch_size=-1, with_info=True,
+                                 data_dir=data_dir, download=download)
+    except Exception as error:  # not prepared, unknown name, no network...
+        first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        hint = "" if download else " Pass --download to let TFDS download it (needs internet), or --data-dir where it is prepared."
+        raise DataError(f"{argument}: cannot load TFDS dataset {name!r}: {first}.{hint}") from None
+    arrays = Arrays(description=f"TFDS {name}")
+    for split, (x, y) in tfds.as_numpy(splits).items():
+        key = {"train": "train", "validation": "val", "test": "test"}.get(split)
+        if key:
+            setattr(arrays, f"x_{key}", _images(x))
+            setattr(arrays, f"y_{key}", np.asarray(y).astype("int64"))
+    label = info.features[info.supervised_keys[1]] if info.supervised_keys else None
+    arrays.class_names = list(getattr(label, "names", None) or []) or None
+    if arrays.x_train is None:
+        raise DataError(f"{argument}: TFDS dataset {name!r} has no 'train' split.")
+    return arrays
+
+
+def split_validation(x, y, fraction, seed):
+    """A random `fraction` of `(x, y)` held out: `(x_train, y_train, x_val, y_val)`."""
+    order = np.random.default_rng(seed).permutation(len(x))
+    count = int(round(len(x) * fraction))
+    if count < 1 or count >= len(x):
+        raise DataError(f"--validation-split {fraction} leaves no validation or no training example out of {len(x)}.")
+    val, train = order[:count], order[count:]
+    return x[train], y[train], x[val], y[val]

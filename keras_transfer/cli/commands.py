@@ -1,0 +1,87 @@
+"""`keras-transfer evaluate`, `export`, `bench` and `strategies`."""
+
+import os
+import subprocess
+import sys
+
+import numpy as np
+
+from keras_transfer.cli import _data
+from keras_transfer.cli.fit import UsageError
+
+
+def _load_model(path):
+    import keras
+
+    if not os.path.isfile(path):
+        raise UsageError(f"model: no such file: {path!r} (a model saved by `keras-transfer fit`, or any .keras file).")
+    if not path.endswith(".keras"):
+        raise UsageError(f"model: {path!r} is not a .keras file.")
+    return keras.models.load_model(path)
+
+
+def evaluate(args):
+    """Accuracy (and cross-entropy) of a saved model on a labelled dataset; returns the exit status."""
+    model = _load_model(args.model)
+    height, width, channels = model.input_shape[1:]
+    arrays = _data.load(args.data, argument="data", image_size=(height, width), grayscale=channels == 1,
+                        download=args.download, data_dir=args.data_dir)
+    split = args.split
+    if split == "auto":
+        split = next((s for s in ("test", "val", "train") if getattr(arrays, f"y_{s}") is not None), None)
+    x, y = getattr(arrays, f"x_{split}", None), getattr(arrays, f"y_{split}", None)
+    if x is None or y is None:
+        raise UsageError(f"data: {args.data} has no labelled '{split}' examples.")
+    if tuple(x.shape[1:]) != tuple(model.input_shape[1:]):
+        raise UsageError(f"data: images of shape {tuple(x.shape[1:])}, but the model takes {tuple(model.input_shape[1:])}.")
+    probabilities = model.predict(x, batch_size=args.batch_size, verbose=args.verbose)
+    if probabilities.ndim != 2 or probabilities.shape[1] <= int(y.max()):
+        raise UsageError(f"data: labels up to {int(y.max())}, but the model has {probabilities.shape[-1]} outputs.")
+    accuracy = float(np.mean(probabilities.argmax(-1) == y))
+    loss = float(-np.mean(np.log(np.clip(probabilities[np.arange(len(y)), y], 1e-7, 1.0))))
+    print(f"{os.path.basename(args.model)} on {arrays.description}, split '{split}' ({len(y)} examples):")
+    print(f"accuracy: {accuracy:.4f}")
+    print(f"cross-entropy: {loss:.4f}")
+    return 0
+
+
+def export(args):
+    from keras_transfer.export import export_saved_model
+
+    model = _load_model(args.model)
+    if os.path.exists(args.path) and os.listdir(args.path) and not args.overwrite:
+        print(f"error: {args.path} exists and is not empty; pass --overwrite to replace it.", file=sys.stderr)
+        return 2
+    path = export_saved_model(model, args.path, kind=args.kind, class_names=args.class_names, overwrite=args.overwrite)
+    print(f"SavedModel written to {path} (serving_default takes the same raw inputs as {os.path.basename(args.model)}).")
+    return 0
+
+
+def checkout_root():
+    """The folder holding the `keras_transfer` package (a source checkout has `benchmarks/` beside it)."""
+    import keras_transfer
+
+    return os.path.dirname(os.path.dirname(os.path.abspath(keras_transfer.__file__)))
+
+
+def bench(args, root=None):
+    root = root or checkout_root()
+    if not os.path.isfile(os.path.join(root, "benchmarks", "run.py")):
+        print(
+            f"error: the benchmark suite is not here ({os.path.join(root, 'benchmarks')} does not exist). It ships with "
+            "the source checkout, not with the installed package: clone the repository and run `keras-transfer bench` "
+            "(or `python -m benchmarks.run`) from it.",
+            file=sys.stderr,
+        )
+        return 2
+    command = [sys.executable, "-m", "benchmarks.run", *args.bench_args]
+    print("Running: " + " ".join(command[1:]) + f"  (in {root})", flush=True)
+    return subprocess.call(command, cwd=root)
+
+
+def strategies(args):
+    import keras_transfer as kt
+
+    print(kt.strategies.list_strategies("text"))
+    print("\nRun one: keras-transfer fit DATA --strategy NAME --backbone BACKBONE; in Python: keras_transfer.transfer(NAME, ...).")
+    return 0

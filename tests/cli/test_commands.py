@@ -1,0 +1,171 @@
+"""The `keras-transfer` command, run in-process on tiny data written to tmp_path."""
+
+import json
+import os
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from keras_transfer.cli import commands
+from keras_transfer.cli import main
+from tests.test_case import tiny_backbone
+
+PNG = b"\x89PNG\r\n\x1a\n"
+
+
+def toy(n, classes=3, shift=0.0, seed=0):
+    y = np.arange(n) % classes
+    noise = np.random.default_rng(seed).normal(0, 10, (n, 8, 8, 3))
+    return np.clip(noise + y[:, None, None, None] * 80 + 30 + shift, 0, 255).astype("float32"), y
+
+
+@pytest.fixture(scope="module")
+def files(tmp_path_factory):
+    root = tmp_path_factory.mktemp("cli")
+    x, y = toy(30)
+    x_test, y_test = toy(15, seed=1)
+    np.savez(root / "toy.npz", x_train=x, y_train=y, x_test=x_test, y_test=y_test, x_target=toy(20, shift=20, seed=2)[0])
+    np.savez(root / "labelled_only.npz", x_train=x, y_train=y)
+    for i in range(18):
+        folder = root / "images" / f"class_{y[i]}"
+        folder.mkdir(parents=True, exist_ok=True)
+        keras.utils.save_img(str(folder / f"{i}.png"), x[i])
+    tiny_backbone().save(str(root / "backbone.keras"))
+    return root
+
+
+def fit_args(files, out, *extra):
+    return ["fit", str(files / "toy.npz"), "--backbone", str(files / "backbone.keras"), "--preprocessing", "unit",
+            "--out", str(out), "--verbose", "0", *extra]
+
+
+def test_help_lists_every_subcommand(capsys):
+    with pytest.raises(SystemExit) as stop:
+        main(["--help"])
+    assert stop.value.code == 0
+    text = capsys.readouterr().out
+    for command in ("demo", "fit", "evaluate", "export", "bench", "strategies"):
+        assert command in text
+
+
+def test_fit_compares_strategies_and_writes_the_report(files, tmp_path, capsys):
+    out = tmp_path / "report"
+    code = main(fit_args(files, out, "--strategy", "feature_extraction", "prototype", "--epochs", "2",
+                         "--option", "metric='euclidean'", "--option", "cache_features=True"))
+    assert code == 0, capsys.readouterr().err
+    for name in ("README.md", "results.json", "feature_extraction.keras", "prototype.keras"):
+        assert (out / name).is_file(), name
+    for image in ("learning_curves.png", "comparison.png"):
+        assert (out / image).read_bytes()[:8] == PNG, image
+    readme = (out / "README.md").read_text()
+    assert "| feature_extraction |" in readme and "| prototype |" in readme and "![strategy comparison](comparison.png)" in readme
+    results = json.loads((out / "results.json").read_text())
+    assert [r["strategy"] for r in results["runs"]] == ["feature_extraction", "prototype"]
+    assert len(results["runs"][0]["history"]["val_accuracy"]) == 2
+    assert results["train_examples"] == 24 and results["val_examples"] == 6  # 20% held out
+    model = keras.models.load_model(str(out / "prototype.keras"))
+    x, y = toy(15, seed=1)
+    assert model.predict(x, verbose=0).shape == (15, 3)
+    assert np.mean(model.predict(x, verbose=0).argmax(-1) == y) >= 0.8  # euclidean prototypes separate the toy
+
+    # evaluate: the accuracy it prints is the model's on the test arrays.
+    capsys.readouterr()
+    assert main(["evaluate", str(out / "prototype.keras"), str(files / "toy.npz"), "--verbose", "0"]) == 0
+    printed = capsys.readouterr().out
+    expected = np.mean(model.predict(x, verbose=0).argmax(-1) == y)
+    assert f"accuracy: {expected:.4f}" in printed and "split 'test' (15 examples)" in printed
+
+    # A second fit into the same folder is refused before any work, unless --overwrite.
+    before = (out / "README.md").read_text()
+    assert main(fit_args(files, out, "--strategy", "prototype")) == 2
+    assert "already holds a report; pass --overwrite" in capsys.readouterr().err
+    assert (out / "README.md").read_text() == before
+    assert main(fit_args(files, out, "--strategy", "prototype", "--overwrite")) == 0
+    assert "feature_extraction" not in (out / "README.md").read_text()
+
+
+def test_fit_on_an_image_directory_and_evaluate_it(files, tmp_path, capsys):
+    out = tmp_path / "report"
+    assert main(["fit", str(files / "images"), "--backbone", str(files / "backbone.keras"), "--strategy", "prototype",
+                 "--option", "metric=euclidean", "--preprocessing", "unit", "--out", str(out), "--verbose", "0"]) == 0
+    results = json.loads((out / "results.json").read_text())
+    assert results["class_names"] == ["class_0", "class_1", "class_2"]
+    assert "images of" in results["data"] and "8x8" in results["data"]
+    assert (out / "learning_curves.png").read_bytes()[:8] == PNG
+    assert not (out / "comparison.png").exists()  # one strategy: nothing to compare
+    model = keras.models.load_model(str(out / "prototype.keras"))
+    assert model.input_shape == (None, 8, 8, 3)
+    capsys.readouterr()
+    assert main(["evaluate", str(out / "prototype.keras"), str(files / "images"), "--verbose", "0"]) == 0
+    assert "(18 examples)" in capsys.readouterr().out
+
+
+def test_fit_domain_adaptation_takes_the_target_array(files, tmp_path, capsys):
+    out = tmp_path / "report"
+    assert main(fit_args(files, out, "--strategy", "coral", "--epochs", "1")) == 0, capsys.readouterr().err
+    assert "alignment_loss" in json.loads((out / "results.json").read_text())["runs"][0]["history"]
+
+
+def test_export_writes_a_loadable_saved_model_and_never_overwrites(files, tmp_path, capsys):
+    model = keras.Sequential([keras.Input((8, 8, 3)), keras.layers.Flatten(), keras.layers.Dense(3, activation="softmax")])
+    model.save(str(tmp_path / "m.keras"))
+    target = tmp_path / "saved"
+    assert main(["export", str(tmp_path / "m.keras"), str(target), "--class-names", "a", "b", "c"]) == 0
+    loaded = tf.saved_model.load(str(target))
+    x = toy(4)[0]
+    outputs = loaded.signatures["serving_default"](tf.constant(x))
+    np.testing.assert_allclose(outputs["probabilities"].numpy(), model.predict(x, verbose=0), atol=1e-5)
+    capsys.readouterr()
+    assert main(["export", str(tmp_path / "m.keras"), str(target)]) == 2
+    assert "pass --overwrite" in capsys.readouterr().err
+
+
+def test_strategies_lists_the_registry(capsys):
+    assert main(["strategies"]) == 0
+    text = capsys.readouterr().out
+    for name in ("feature_extraction", "fine_tune", "dann", "pp_pssl", "l2sp", "prototype"):
+        assert name in text
+    assert "Ganin" in text
+
+
+def test_bench_without_a_checkout_says_so(tmp_path, capsys):
+    assert commands.bench(type("Args", (), {"bench_args": []})(), root=str(tmp_path)) == 2
+    assert "ships with the source checkout" in capsys.readouterr().err
+
+
+@pytest.mark.large  # imports every benchmark module (about 10 s)
+def test_bench_runs_the_suite_of_the_checkout(capsys):
+    assert os.path.isfile(os.path.join(commands.checkout_root(), "benchmarks", "run.py"))
+    assert main(["bench", "--list", "--only", "jit"]) == 0
+    assert "Running: -m benchmarks.run --list --only jit" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["fit", "/no/such/dir", "--backbone", "vgg16"], "no such file or directory: '/no/such/dir'"),
+        (["fit", "{toy}", "--backbone", "{backbone}", "--strategy", "fine_tunning"], "Did you mean 'fine_tune'"),
+        (["fit", "{toy}", "--backbone", "vgg61"], "--backbone"),
+        (["fit", "{toy}", "--backbone", "{backbone}", "--option", "alpha=0.5"], "--option alpha: no selected strategy takes it"),
+        (["fit", "{toy}", "--backbone", "{backbone}", "--option", "alpha"], "KEY=VALUE"),
+        (["fit", "{labelled}", "--backbone", "{backbone}", "--strategy", "dann"], "strategy 'dann' needs --target"),
+        (["fit", "{toy}", "--backbone", "{backbone}", "--epochs", "0"], "`epochs`"),
+        (["fit", "tfds:surely_not_a_dataset", "--backbone", "{backbone}"], "cannot load TFDS dataset 'surely_not_a_dataset'"),
+        (["evaluate", "/no/model.keras", "{toy}"], "no such file: '/no/model.keras'"),
+    ],
+)
+def test_clear_errors(files, tmp_path, capsys, argv, message):
+    argv = [a.format(toy=files / "toy.npz", labelled=files / "labelled_only.npz", backbone=files / "backbone.keras") for a in argv]
+    if argv[0] == "fit":
+        argv += ["--out", str(tmp_path / "out"), "--verbose", "0", "--preprocessing", "unit"]
+    assert main(argv) == 2
+    assert message in capsys.readouterr().err
+
+
+def test_bad_option_is_an_argparse_error(capsys):
+    with pytest.raises(SystemExit) as stop:
+        main(["fit", "data.npz", "--backbone", "vgg16", "--epochs", "many"])
+    assert stop.value.code == 2
+    assert "invalid int value: 'many'" in capsys.readouterr().err
