@@ -10,7 +10,7 @@ DOMAIN = dict(requires=("source", "target"), page="domain_adaptation.md", epochs
 
 BUILTIN = (
     Strategy(
-        "feature_extraction", supervised.feature_extraction, epochs=10,
+        "feature_extraction", supervised.feature_extraction, epochs=10, learning_rate=1e-2,  # a linear head
         paper='Razavian et al., "CNN Features off-the-shelf", CVPRW 2014',
         when="Few labels, or a target close to the pretraining data: train only a new head on frozen features (fast).",
         options={"cache_features": "auto"}, page="feature_extraction.md",
