@@ -77,10 +77,19 @@ def fit_classifier(
         model: a compiled `keras_transfer.models.TransferClassifier` (from
             `keras_transfer.build_classifier`); any other compiled model is
             trained with plain `fit` (`"auto"`) or refused (`True`).
-        x, y, batch_size, epochs, verbose, callbacks, validation_data,
-            shuffle, class_weight, sample_weight, initial_epoch,
-            validation_freq: as in `keras.Model.fit`. `x` is numpy arrays or a
-            finite `tf.data.Dataset` (batched, as for `fit`) to be cached.
+        x: numpy arrays or a finite `tf.data.Dataset` (batched, as for
+            `fit`) whose features are cached.
+        y: targets, as in `keras.Model.fit`.
+        batch_size: as in `keras.Model.fit`.
+        epochs: as in `keras.Model.fit`.
+        verbose: as in `keras.Model.fit`.
+        callbacks: as in `keras.Model.fit`.
+        validation_data: as in `keras.Model.fit`.
+        shuffle: as in `keras.Model.fit`.
+        class_weight: as in `keras.Model.fit`.
+        sample_weight: as in `keras.Model.fit`.
+        initial_epoch: as in `keras.Model.fit`.
+        validation_freq: as in `keras.Model.fit`.
         cache_features: `"auto"` (cache when exact and it fits, else plain
             `fit` with a printed reason), `True` (cache or raise), `False`
             (plain `fit`). Defaults to `"auto"`.
