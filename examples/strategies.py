@@ -23,7 +23,7 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 
 import keras_transfer as kt  # noqa: E402
-from keras_transfer.cli.demo import small_cnn  # noqa: E402
+from keras_transfer.cli.demo import pretrain_source  # noqa: E402
 
 STRATEGIES = {  # name -> transfer() arguments beyond the data
     "prototype": {},
@@ -44,11 +44,7 @@ def main(argv=None):
     (x_train, y_train), (x_test, y_test) = kt.data.load_fashion_mnist()
     x_train, x_test = x_train[..., None].astype("float32"), x_test[..., None].astype("float32")
 
-    keras.utils.set_random_seed(1234)
-    source = kt.build_classifier(small_cnn(), 5, input_shape=(28, 28, 1), preprocessing="unit", freeze=False)
-    source.compile("adam", "sparse_categorical_crossentropy", metrics=["accuracy"])
-    old = y_train < 5
-    source.fit(x_train[old][:source_images], y_train[old][:source_images], epochs=source_epochs, batch_size=128, verbose=0)
+    source = pretrain_source(x_train, y_train, images=source_images, epochs=source_epochs)
     print(f"source CNN: {source.evaluate(x_test[y_test < 5], y_test[y_test < 5], verbose=0)[1]:.3f} accuracy on classes 0-4")
 
     new = np.flatnonzero(y_train >= 5)

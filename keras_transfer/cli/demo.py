@@ -36,6 +36,24 @@ def small_cnn(input_shape=(28, 28, 1), name="small_cnn"):
     return keras.Model(inputs, x, name=name)
 
 
+def pretrain_source(x_train, y_train, *, images=None, epochs=1, seed=1234, learning_rate=1e-3, verbose=0):
+    """The source model: `small_cnn` + a 5-way head trained on Fashion-MNIST classes 0-4.
+
+    `x_train`: `(n, 28, 28, 1)` float32 images in [0, 255], `y_train` their
+    labels (0-9; only classes 0-4 are used, the first `images` of them).
+    """
+    import keras
+
+    import keras_transfer as kt
+
+    keras.utils.set_random_seed(seed)
+    model = kt.build_classifier(small_cnn(), 5, input_shape=(28, 28, 1), preprocessing="unit", freeze=False)
+    model.compile(keras.optimizers.Adam(learning_rate), "sparse_categorical_crossentropy", metrics=["accuracy"])
+    old = y_train < 5
+    model.fit(x_train[old][:images], y_train[old][:images], epochs=epochs, batch_size=128, verbose=verbose)
+    return model
+
+
 @dataclasses.dataclass
 class DemoConfig:
     labels_per_class: tuple = (1, 5)
@@ -94,13 +112,10 @@ def run_image_demo(config=None, progress=None, log=print):
     source, target, target_test = y_train < 5, y_train >= 5, y_test >= 5
 
     start = time.time()
-    keras.utils.set_random_seed(1234)
-    source_model = kt.build_classifier(small_cnn(), 5, input_shape=(28, 28, 1), preprocessing="unit", freeze=False)
-    source_model.compile(keras.optimizers.Adam(config.learning_rate), "sparse_categorical_crossentropy", metrics=["accuracy"])
     log(f"Pretraining the source CNN on Fashion-MNIST classes 0-4 ({int(source.sum()):,} images, "
         f"{config.source_epochs} epochs)...")
-    source_model.fit(x_train[source], y_train[source], epochs=config.source_epochs, batch_size=128,
-                     verbose=1 if progress is not None else 0)
+    source_model = pretrain_source(x_train, y_train, epochs=config.source_epochs, learning_rate=config.learning_rate,
+                                   verbose=1 if progress is not None else 0)
     source_accuracy = source_model.evaluate(x_test[y_test < 5], y_test[y_test < 5], verbose=0, batch_size=1000)[1]
     source_seconds = time.time() - start
     log(f"Source accuracy on its own test set: {source_accuracy:.3f} ({source_seconds:.0f} s)")
