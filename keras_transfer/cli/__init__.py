@@ -147,10 +147,15 @@ def main(argv=None):
     if args.command == "bench":  # everything else goes to benchmarks.run
         args.bench_args = extra
     args.argv = argv
+    from keras_transfer.backbones.spec import WeightsDownloadError
+
     try:
         return args.handler(args)
     except (ValueError, TypeError) as error:  # bad input: the message names it
         print(f"error: {error}", file=sys.stderr)
+        return 2
+    except WeightsDownloadError as error:
+        print(f"error: {error} On the command line: --weights none (random) or --weights FILE.", file=sys.stderr)
         return 2
 
 

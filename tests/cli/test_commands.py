@@ -169,3 +169,16 @@ def test_bad_option_is_an_argparse_error(capsys):
         main(["fit", "data.npz", "--backbone", "vgg16", "--epochs", "many"])
     assert stop.value.code == 2
     assert "invalid int value: 'many'" in capsys.readouterr().err
+
+
+def test_offline_imagenet_weights_give_a_clear_error(files, tmp_path, capsys, monkeypatch):
+    from keras_transfer.backbones import spec
+
+    def offline(*args, **kwargs):
+        raise spec.WeightsDownloadError("Could not download the ImageNet weights of backbone 'mobilenet_v2' (offline).")
+
+    monkeypatch.setattr(spec.BackboneSpec, "build", offline)
+    argv = ["fit", str(files / "toy.npz"), "--backbone", "mobilenet_v2", "--adapt-input", "--out", str(tmp_path / "o"),
+            "--verbose", "0"]
+    assert main(argv) == 2
+    assert "--weights none (random) or --weights FILE" in capsys.readouterr().err
