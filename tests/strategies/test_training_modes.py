@@ -52,6 +52,7 @@ print("OK")
 """
 
 
+@pytest.mark.large  # a TensorFlow subprocess (~10-25 s); each strategy's own tests cover its step under Mirrored
 def test_mirrored_strategy_two_logical_cpus():
     run_distributed(BODY.format(names=["coral"]))
 
