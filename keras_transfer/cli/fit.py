@@ -94,6 +94,12 @@ def run(args, progress):
         specs = [kt.strategies.get_strategy(name) for name in args.strategy]
     except ValueError as error:
         raise UsageError(f"--strategy: {error}") from None
+    for spec in specs:
+        if spec.inputs != "images":
+            raise UsageError(
+                f"--strategy {spec.name}: it takes {spec.inputs}, and this command reads images; "
+                f"call keras_transfer.transfer({spec.name!r}, ...) from Python instead."
+            )
     if len(set(args.strategy)) != len(args.strategy):
         raise UsageError(f"--strategy names a strategy twice: {args.strategy}.")
     options = parse_options(args.option, specs)

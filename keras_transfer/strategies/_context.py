@@ -10,11 +10,11 @@ from keras_transfer.feature_extraction.build_classifier import build_classifier
 from keras_transfer.feature_extraction.transfer_classifier import TransferClassifier
 
 
-def labelled(name, value):
-    """`(x, y)` arrays -> float32 images, int64 labels (checked)."""
+def labelled(name, value, texts=False):
+    """`(x, y)` arrays -> float32 images (or strings), int64 labels (checked)."""
     if not isinstance(value, (tuple, list)) or len(value) != 2:
         raise _checks.invalid(name, "a pair (x, y) of arrays: inputs and integer labels", value, error=TypeError)
-    x = unlabelled(name, value[0])
+    x = strings(name, value[0]) if texts else unlabelled(name, value[0])
     y = np.asarray(value[1])
     if y.ndim != 1 or not (np.issubdtype(y.dtype, np.integer) or (y.size and np.all(np.mod(y, 1) == 0))):
         raise _checks.invalid(name, "integer class labels of shape (n,) as its second element", f"labels of shape {y.shape}, dtype {y.dtype}")
@@ -32,6 +32,13 @@ def unlabelled(name, value):
     if x.ndim < 2 or len(x) == 0:
         raise _checks.invalid(name, "a non-empty array of inputs, shape (n, ...)", f"an array of shape {x.shape}")
     return x.astype("float32")
+
+
+def strings(name, value):
+    x = np.asarray(value)
+    if x.ndim != 1 or len(x) == 0 or not all(isinstance(item, str) for item in x.tolist()):
+        raise _checks.invalid(name, "a non-empty 1-D array or list of strings (texts)", f"an array of shape {x.shape}, dtype {x.dtype}")
+    return x.astype(str)
 
 
 def fresh_backbone(backbone, weights):

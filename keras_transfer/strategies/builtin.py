@@ -40,6 +40,12 @@ BUILTIN = (
         options={"metric": "cosine", "scale": 10.0}, page="few_shot.md",
     ),
     Strategy(
+        "text", supervised.text, inputs="texts", learning_rate=5e-4,
+        paper='Devlin et al., "BERT", NAACL 2019; Reimers & Gurevych, "Sentence-BERT", EMNLP 2019',
+        when="Short texts with few labels: a pretrained keras-hub encoder (backbone = preset) and a new head, raw strings in.",
+        options={"freeze": False, "pooling": "mean", "sequence_length": None, "lora_rank": None}, page="text_transfer.md",
+    ),
+    Strategy(
         "dann", adaptation.dann,
         paper='Ganin et al., "Domain-Adversarial Training of Neural Networks", JMLR 2016',
         when="Labels only in a source domain, unlabelled target images: make features domain-invariant adversarially.",

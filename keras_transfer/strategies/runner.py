@@ -130,10 +130,13 @@ def transfer(
         if given[name] is None:
             raise _checks.invalid(name, f"{_WHAT[name]}: strategy {spec.name!r} needs it", None, hint=_hint_for(spec, name))
 
-    data = None if data is None else _context.labelled("data", data)
-    source = None if source is None else _context.labelled("source", source)
+    texts = spec.inputs == "texts"
+    if texts and not isinstance(backbone, (str, os.PathLike)):
+        raise _checks.invalid("backbone", f"a keras-hub text preset (name or directory) for strategy {spec.name!r}", backbone, error=TypeError)
+    data = None if data is None else _context.labelled("data", data, texts)
+    source = None if source is None else _context.labelled("source", source, texts)
     target = None if target is None else _context.unlabelled("target", target)
-    validation_data = None if validation_data is None else _context.labelled("validation_data", validation_data)
+    validation_data = None if validation_data is None else _context.labelled("validation_data", validation_data, texts)
     labelled = data if data is not None else source
     if labelled is None:  # e.g. pp_pssl or distill without `data` cannot happen: data is required
         raise _checks.invalid("data", _WHAT["data"], None)

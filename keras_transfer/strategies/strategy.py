@@ -32,6 +32,8 @@ class Strategy:
         epochs: default number of epochs. Defaults to `5`.
         learning_rate: default learning rate (Adam). Defaults to `1e-3`.
         page: the docs page of the strategy (file name under `docs/`).
+        inputs: `"images"` (arrays `(n, height, width, channels)`) or
+            `"texts"` (1-D arrays of strings). Defaults to `"images"`.
 
     Example:
 
@@ -55,6 +57,7 @@ class Strategy:
         epochs=5,
         learning_rate=1e-3,
         page,
+        inputs="images",
     ):
         for argument, value in (("name", name), ("paper", paper), ("when", when), ("page", page)):
             if not isinstance(value, str) or not value:
@@ -78,6 +81,7 @@ class Strategy:
         self.epochs = _checks.check_int("epochs", epochs, minimum=0)
         self.learning_rate = _checks.check_float("learning_rate", learning_rate, minimum=0.0, exclusive_minimum=True)
         self.page = page
+        self.inputs = _checks.check_choice("inputs", inputs, ("images", "texts"))
 
     def __repr__(self):
         return f"Strategy({self.name!r}, requires={self.requires}, options={sorted(self.options)})"

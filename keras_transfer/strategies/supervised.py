@@ -8,6 +8,7 @@ from keras_transfer.feature_extraction.fit_classifier import fit_classifier
 from keras_transfer.few_shot.prototype_head import PrototypeHead
 from keras_transfer.fine_tuning.fine_tune import fine_tune as fine_tune_recipe
 from keras_transfer.regularizers.l2sp_model import apply_l2sp
+from keras_transfer.text.build_text_classifier import build_text_classifier
 
 
 def feature_extraction(context, *, cache_features="auto"):
@@ -75,3 +76,17 @@ def prototype(context, *, metric="cosine", scale=10.0):
     history.epoch = [0]
     history.history = {key: [float(value)] for key, value in logs.items()}
     return model, history, {"head": head}
+
+
+def text(context, *, freeze=False, pooling="mean", sequence_length=None, lora_rank=None):
+    """A keras-hub text encoder + new head on raw strings (`build_text_classifier`)."""
+    if context.weights not in ("imagenet", "pretrained", None):
+        raise _checks.invalid("weights", '"pretrained" (or the default "imagenet"): the preset\'s weights, or None', context.weights)
+    model = build_text_classifier(
+        context.backbone, context.num_classes, weights=None if context.weights is None else "pretrained",
+        freeze=freeze, pooling=pooling, sequence_length=sequence_length, lora_rank=lora_rank,
+    )
+    context.compile(model, loss="sparse_categorical_crossentropy")
+    x, y = context.data
+    history = model.fit(x, y, **context.fit_kwargs())
+    return model, history, {}

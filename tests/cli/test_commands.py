@@ -151,6 +151,7 @@ def test_bench_runs_the_suite_of_the_checkout(capsys):
         (["fit", "{toy}", "--backbone", "{backbone}", "--option", "alpha=0.5"], "--option alpha: no selected strategy takes it"),
         (["fit", "{toy}", "--backbone", "{backbone}", "--option", "alpha"], "KEY=VALUE"),
         (["fit", "{labelled}", "--backbone", "{backbone}", "--strategy", "dann"], "strategy 'dann' needs --target"),
+        (["fit", "{toy}", "--backbone", "{backbone}", "--strategy", "text"], "--strategy text: it takes texts"),
         (["fit", "{toy}", "--backbone", "{backbone}", "--epochs", "0"], "`epochs`"),
         (["fit", "tfds:surely_not_a_dataset", "--backbone", "{backbone}"], "cannot load TFDS dataset 'surely_not_a_dataset'"),
         (["evaluate", "/no/model.keras", "{toy}"], "no such file: '/no/model.keras'"),

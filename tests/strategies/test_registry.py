@@ -29,7 +29,7 @@ def test_every_strategy_has_name_paper_when_and_an_existing_page():
     strategies = kt.strategies.list_strategies()
     assert [s.name for s in strategies] == kt.strategies.available()
     assert {"feature_extraction", "fine_tune", "gradual", "dann", "cdan", "mmd", "coral", "distill", "fixmatch",
-            "pp_pssl", "l2sp", "prototype"} <= set(kt.strategies.available())
+            "pp_pssl", "l2sp", "prototype", "text"} <= set(kt.strategies.available())
     for s in strategies:
         assert s.paper and s.when and len(s.when.splitlines()) == 1, s.name
         assert any(char.isdigit() for char in s.paper), f"{s.name}: the paper reference has no year"

@@ -57,7 +57,7 @@ EXTRA_KEYS = {
 
 
 def test_every_registered_strategy_has_a_case():
-    assert sorted(CASES) == sorted(kt.strategies.available())
+    assert sorted([*CASES, "text"]) == sorted(kt.strategies.available())  # "text": test_text_strategy
 
 
 def _kernel(model, name):
@@ -111,3 +111,24 @@ def test_separable_toy_is_learned(name, tmp_path):
     path = str(tmp_path / "model.keras")
     model.save(path)
     np.testing.assert_allclose(keras.models.load_model(path).predict(X_VAL, verbose=0), model.predict(X_VAL, verbose=0), atol=1e-6)
+
+
+TEXTS = ["good film", "great food", "lovely plot", "superb service", "bad film", "awful food", "poor plot", "dull service"]
+
+
+def test_text_strategy(tmp_path):
+    from tests.text.tiny_preset import make_tiny_preset
+
+    preset = make_tiny_preset(str(tmp_path / "preset"))
+    labels = np.array([1, 1, 1, 1, 0, 0, 0, 0])
+    model, history = kt.transfer(
+        "text", preset, (TEXTS, labels), validation_data=(TEXTS[:4], labels[:4]), epochs=2, batch_size=4, seed=0,
+        verbose=0,
+    )
+    assert {"loss", "accuracy", "val_loss", "val_accuracy"} <= set(history.history)
+    assert model.predict(np.array(["good food", "awful plot"]), verbose=0).shape == (2, 2)  # raw strings in
+    assert len(model.trainable_weights) > 2  # freeze=False: the encoder trains, not only the Dense head
+    with pytest.raises(ValueError, match=r"`data`.*strings"):
+        kt.transfer("text", preset, (np.zeros((8, 4)), labels))
+    with pytest.raises(TypeError, match=r"`backbone`.*text preset"):
+        kt.transfer("text", tiny_backbone(SHAPE), (TEXTS, labels))
