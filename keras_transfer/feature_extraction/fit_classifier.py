@@ -128,8 +128,11 @@ def fit_classifier(
     epochs = _checks.check_int("epochs", epochs, minimum=0)
     if batch_size is not None:
         batch_size = _checks.check_int("batch_size", batch_size, minimum=1)
-    if x is None:
+    if x is None or isinstance(x, (str, bytes)):
         raise _checks.invalid("x", "training images (numpy array) or a tf.data.Dataset", x, error=TypeError)
+    _checks.check_dataset_not_empty("x", x)
+    _checks.check_training_arrays(model, x, y)
+    _checks.check_validation_data(model, validation_data)
 
     fit_kwargs = dict(
         batch_size=batch_size, epochs=epochs, verbose=verbose, callbacks=callbacks,
