@@ -77,10 +77,14 @@ def fit_classifier(
         model: a compiled `keras_transfer.models.TransferClassifier` (from
             `keras_transfer.build_classifier`); any other compiled model is
             trained with plain `fit` (`"auto"`) or refused (`True`).
-        x, y, batch_size, epochs, verbose, callbacks, validation_data,
-            shuffle, class_weight, sample_weight, initial_epoch,
-            validation_freq: as in `keras.Model.fit`. `x` is numpy arrays or a
-            finite `tf.data.Dataset` (batched, as for `fit`) to be cached.
+        x: numpy arrays or a finite `tf.data.Dataset` (batched, as for
+            `fit`) to be cached. Numpy arrays are checked before any work
+            (shape, NaN/Inf, labels in range); a dataset is not scanned.
+        y: labels, as in `keras.Model.fit`. The other arguments of
+            `keras.Model.fit` (`batch_size`, `epochs`, `verbose`,
+            `callbacks`, `validation_data`, `shuffle`, `class_weight`,
+            `sample_weight`, `initial_epoch`, `validation_freq`) mean what
+            they mean there.
         cache_features: `"auto"` (cache when exact and it fits, else plain
             `fit` with a printed reason), `True` (cache or raise), `False`
             (plain `fit`). Defaults to `"auto"`.

@@ -38,8 +38,8 @@ class StrongAugment(AugmentBase):
         operations: names from `OPERATIONS` to draw from. Defaults to all.
         cutout: float in [0, 1], largest Cutout side as a fraction of the
             image size; `0` disables it. Defaults to `0.5`.
-        flip, translate, fill_mode, value_range, seed: as
-            `keras_transfer.layers.WeakAugment`.
+        **kwargs: `flip`, `translate`, `fill_mode`, `value_range`, `seed`
+            as in `keras_transfer.layers.WeakAugment`, and layer arguments.
 
     Call arguments:
         inputs: images `(batch, height, width, channels)`.

@@ -18,8 +18,6 @@ import tensorflow as tf
 
 import keras
 import keras_transfer as kt
-from keras_transfer.data import pipeline
-from keras_transfer.generative import conditional_generator
 from tests.generative import tiny
 from tests.test_case import tiny_classifier, tiny_data
 
@@ -381,22 +379,6 @@ def test_bad_input_is_refused_before_training(entry, setup, error, pattern, no_t
         assert after_steps == steps == 0, f"{entry}: optimizer of {model.name} stepped"
         for a, b in zip(weights, after):
             np.testing.assert_array_equal(a, b)
-
-
-def test_generate_refuses_what_does_not_fit_in_memory(monkeypatch):
-    generator = tiny.generator()
-    monkeypatch.setattr(conditional_generator, "available_memory_bytes", lambda: 10_000)
-    with pytest.raises(MemoryError, match=r"40 images of shape \(8, 8, 1\) need about 0.0 MiB.*slices of `labels`.*PseudoPretrainer"):
-        generator.generate(np.arange(40) % 3)
-    assert generator.generate(np.arange(3)).shape == (3, 8, 8, 1)  # 768 bytes: fits
-    monkeypatch.setattr(conditional_generator, "available_memory_bytes", lambda: None)  # unknown: no refusal
-    assert generator.generate(np.arange(40) % 3).shape == (40, 8, 8, 1)
-
-
-def test_pipeline_memory_function_is_the_one_the_package_uses():
-    # The fallback tests monkeypatch this function: it must be the one read.
-    assert conditional_generator.available_memory_bytes is pipeline.available_memory_bytes
-    assert pipeline.available_memory_bytes() is None or pipeline.available_memory_bytes() > 0
 
 
 def test_docs_table_lists_every_entry_point_of_the_battery():
