@@ -159,6 +159,7 @@ def domain_adaptation_dataset(
                     f"lengths {[p.shape[0] for p in source_data]}",
                 )
         _check_labels(source_data[1], n_source, num_classes)
+        _checks.check_examples("source", source_data[0])
         if len(source_data) == 3 and np.any(source_data[2] < 0):
             raise _checks.invalid("source", "non-negative sample weights", source_data[2].min())
         source_ds = tf.data.Dataset.from_tensor_slices(source_data)
@@ -168,6 +169,7 @@ def domain_adaptation_dataset(
     if n_target is not None:
         if n_target == 0:
             raise _checks.invalid("target", "at least one sample", "0 samples")
+        _checks.check_examples("target", target_data)
         target_ds = tf.data.Dataset.from_tensor_slices(target_data)
     else:
         target_ds = target_data

@@ -176,16 +176,15 @@ class DomainAdaptationModel(keras.Model):
         return keras.Model(inputs, outputs, name=f"{self.name}_inference")
 
     # === Training ===
+    def fit(self, x=None, y=None, *args, **kwargs):
+        """`keras.Model.fit`; in-memory `x` is checked to be source and target batches first."""
+        if isinstance(x, (dict, list, tuple)) or hasattr(x, "shape"):
+            _check_batches(x)
+        return super().fit(x, y, *args, **kwargs)
+
     def _unpack(self, data):
         x, y, sample_weight = keras.utils.unpack_x_y_sample_weight(data)
-        if not (isinstance(x, dict) and set(x) == {"source", "target"}):
-            raise _checks.invalid(
-                "x",
-                "training batches {'source': source inputs, 'target': target inputs} with source labels",
-                type(x).__name__ if not isinstance(x, dict) else sorted(x),
-                hint="Build the training data with keras_transfer.data.domain_adaptation_dataset("
-                "source=(x_s, y_s), target=x_t, batch_size=...).",
-            )
+        _check_batches(x)
         if y is None:
             raise _checks.invalid("y", "source labels in each training batch", y)
         return x["source"], x["target"], y, sample_weight
@@ -277,3 +276,21 @@ class DomainAdaptationModel(keras.Model):
         for key in ("feature_extractor", "classifier", "alignment"):
             config[key] = keras.saving.deserialize_keras_object(config[key])
         return cls(**config)
+
+
+def _check_batches(x):
+    if isinstance(x, dict) and set(x) == {"source", "target"}:
+        return
+    if isinstance(x, dict):
+        received = sorted(x)
+    elif hasattr(x, "shape") and not isinstance(getattr(x, "shape"), type(None)):
+        received = f"{type(x).__name__} of shape {tuple(x.shape)}"
+    else:
+        received = type(x).__name__
+    raise _checks.invalid(
+        "x",
+        "training batches {'source': source inputs, 'target': target inputs} with source labels",
+        received,
+        hint="Build the training data with keras_transfer.data.domain_adaptation_dataset("
+        "source=(x_s, y_s), target=x_t, batch_size=...).",
+    )
