@@ -43,6 +43,38 @@ class StepTimer(keras.callbacks.Callback):
         self.times.append(time.perf_counter() - self._start)
 
 
+def step_times(batch=25, ratio=7, steps=20, rounds=5, jit=False, labelled_images=500):
+    """Median ms per step `{"real": ..., "pssl": ...}`, rounds of `steps` steps alternated."""
+    (x, y), _ = kt.data.load_fashion_mnist()
+    x = x[..., None].astype("float32")
+    y = (y % 5).astype("int64")
+    labelled = (x[:labelled_images], y[:labelled_images])
+    unlabelled = x[labelled_images:labelled_images + 40 * batch * ratio]
+    keras.utils.set_random_seed(0)
+    generator = kt.generative.ConditionalVAE((28, 28, 1), 5, latent_dim=16, seed=0)
+    pseudo = kt.layers.PseudoSSLGenerator(generator, source_classifier(5), seed=0)
+    jit = True if jit else "auto"
+
+    def learner(pseudo_generator):
+        model = kt.ssl.FixMatch(target_network(5), pseudo_generator=pseudo_generator, unlabeled_ratio=ratio, seed=0)
+        model.compile(keras.optimizers.Adam(1e-3), metrics=["accuracy"], jit_compile=jit)
+        return model
+
+    real = learner(None)
+    real_data = kt.ssl.ssl_dataset(labelled, unlabelled, batch_size=batch, unlabeled_ratio=ratio, seed=0).repeat()
+    pssl = learner(pseudo)
+    pssl_data = tf.data.Dataset.from_tensor_slices(labelled).shuffle(labelled_images, seed=0).repeat()
+    pssl_data = pssl_data.batch(batch, drop_remainder=True).prefetch(2)
+    timers = {"real": StepTimer(), "pssl": StepTimer()}
+    runs = {"real": (real, real_data), "pssl": (pssl, pssl_data)}
+    for round_index in range(rounds + 1):
+        for name in ("real", "pssl") if round_index % 2 == 0 else ("pssl", "real"):
+            model, data = runs[name]
+            timer = timers[name] if round_index > 0 else StepTimer()
+            model.fit(data, steps_per_epoch=steps, epochs=1, verbose=0, callbacks=[timer])
+    return {name: 1000 * float(np.median(timer.times)) for name, timer in timers.items()}
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--batch", type=int, default=25)
@@ -51,40 +83,12 @@ def main(argv=None):
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--jit", action="store_true")
     args = parser.parse_args(argv)
-    (x, y), _ = kt.data.load_fashion_mnist()
-    x = x[..., None].astype("float32")
-    y = (y % 5).astype("int64")
-    labelled = (x[:500], y[:500])
-    unlabelled = x[500:20500]
-    keras.utils.set_random_seed(0)
-    generator = kt.generative.ConditionalVAE((28, 28, 1), 5, latent_dim=16, seed=0)
-    pseudo = kt.layers.PseudoSSLGenerator(generator, source_classifier(5), seed=0)
-    jit = True if args.jit else "auto"
-
-    def learner(pseudo_generator):
-        model = kt.ssl.FixMatch(target_network(5), pseudo_generator=pseudo_generator,
-                                unlabeled_ratio=args.ratio, seed=0)
-        model.compile(keras.optimizers.Adam(1e-3), metrics=["accuracy"], jit_compile=jit)
-        return model
-
-    real = learner(None)
-    real_data = kt.ssl.ssl_dataset(labelled, unlabelled, batch_size=args.batch, unlabeled_ratio=args.ratio,
-                                   seed=0).repeat()
-    pssl = learner(pseudo)
-    pssl_data = tf.data.Dataset.from_tensor_slices(labelled).shuffle(500, seed=0).repeat()
-    pssl_data = pssl_data.batch(args.batch, drop_remainder=True).prefetch(2)
-    timers = {"real": StepTimer(), "pssl": StepTimer()}
-    runs = {"real": (real, real_data), "pssl": (pssl, pssl_data)}
-    for round_index in range(args.rounds + 1):
-        for name in ("real", "pssl"):
-            model, data = runs[name]
-            timer = timers[name] if round_index > 0 else StepTimer()
-            model.fit(data, steps_per_epoch=args.steps, epochs=1, verbose=0, callbacks=[timer])
-    real_ms = 1000 * float(np.median(timers["real"].times))
-    pssl_ms = 1000 * float(np.median(timers["pssl"].times))
+    times = step_times(args.batch, args.ratio, args.steps, args.rounds, args.jit)
+    real_ms, pssl_ms = times["real"], times["pssl"]
     images = args.batch * (1 + 2 * args.ratio)
-    print(f"jit_compile={jit!r}, labelled batch {args.batch}, {args.batch * args.ratio} unlabelled per step "
-          f"({images} images through the target network), {args.rounds} alternating rounds of {args.steps} steps")
+    print(f"jit_compile={True if args.jit else 'auto'!r}, labelled batch {args.batch}, {args.batch * args.ratio} "
+          f"unlabelled per step ({images} images through the target network), {args.rounds} alternating rounds "
+          f"of {args.steps} steps")
     print(f"FixMatch, real unlabelled data: {real_ms:.1f} ms/step (median)")
     print(f"P-SSL (generated in the step):  {pssl_ms:.1f} ms/step (median)")
     print(f"ratio P-SSL / real: {pssl_ms / real_ms:.2f}")

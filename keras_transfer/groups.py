@@ -33,7 +33,7 @@ def _resolve_entry(model, entry, group):
     matched = [layer for layer in layers if regex is not None and regex.fullmatch(layer.name)]
     if not matched:
         raise ValueError(
-            f"Group {group!r}: no layer of model {model.name!r} is named or matches {entry!r}."
+            f"Invalid value received for argument `groups`: group {group!r}: no layer of model {model.name!r} is named or matches {entry!r}."
             f"{_checks.suggest(entry, [l.name for l in layers])}"
         )
     return matched

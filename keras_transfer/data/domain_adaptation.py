@@ -65,7 +65,8 @@ def _target_spec(target):
                 hint="Drop the labels first, e.g. target.map(lambda x, y: x).",
             )
         return target, tuple(spec.shape), None
-    if isinstance(target, (tuple, list)):
+    texts = isinstance(target, list) and len(target) > 0 and all(isinstance(t, str) for t in target)
+    if isinstance(target, (tuple, list)) and not texts:
         raise _checks.invalid(
             "target", "an array of unlabelled inputs (target labels are not used for training)",
             f"a {type(target).__name__} of {len(target)}", error=TypeError,
@@ -81,7 +82,8 @@ def _cardinality(dataset):
 
 @keras_transfer_export("keras_transfer.data.domain_adaptation_dataset")
 def domain_adaptation_dataset(
-    source, target, batch_size, *, num_classes=None, shuffle=True, seed=None, shuffle_buffer=10_000
+    source, target, batch_size, *, num_classes=None, shuffle=True, seed=None, shuffle_buffer=10_000,
+    preprocessor=None,
 ):
     """Pairs labelled source batches with unlabelled target batches.
 
@@ -104,6 +106,11 @@ def domain_adaptation_dataset(
         shuffle: bool, reshuffle each epoch. Defaults to `True`.
         seed: int or `None`, shuffling seed.
         shuffle_buffer: int, shuffle buffer of `tf.data` inputs.
+        preprocessor: a callable mapped over each batch of inputs (both
+            domains) in the pipeline, e.g. the keras-hub preprocessor of a
+            text classifier (`text_model.preprocessor`): `x_s` and `x_t` are
+            then raw strings and the model's compiled step sees token dicts.
+            Defaults to `None` (inputs as given).
 
     Returns:
         A `tf.data.Dataset`.
@@ -131,6 +138,9 @@ def domain_adaptation_dataset(
         source_batch = target_batch = _checks.check_int("batch_size", batch_size, minimum=1)
     if num_classes is not None:
         num_classes = _checks.check_int("num_classes", num_classes, minimum=1)
+    if preprocessor is not None and not callable(preprocessor):
+        raise _checks.invalid("preprocessor", "a callable (e.g. a keras-hub preprocessor) or None", preprocessor,
+                              error=TypeError)
 
     source_data, source_shape, n_source = _source_spec(source)
     target_data, target_shape, n_target = _target_spec(target)
@@ -149,6 +159,7 @@ def domain_adaptation_dataset(
                     f"lengths {[p.shape[0] for p in source_data]}",
                 )
         _check_labels(source_data[1], n_source, num_classes)
+        _checks.check_examples("source", source_data[0])
         if len(source_data) == 3 and np.any(source_data[2] < 0):
             raise _checks.invalid("source", "non-negative sample weights", source_data[2].min())
         source_ds = tf.data.Dataset.from_tensor_slices(source_data)
@@ -158,6 +169,7 @@ def domain_adaptation_dataset(
     if n_target is not None:
         if n_target == 0:
             raise _checks.invalid("target", "at least one sample", "0 samples")
+        _checks.check_examples("target", target_data)
         target_ds = tf.data.Dataset.from_tensor_slices(target_data)
     else:
         target_ds = target_data
@@ -188,7 +200,10 @@ def domain_adaptation_dataset(
     target_ds = prepare(target_ds, n_target, target_batch, not source_is_longer, target_seed)
 
     def combine(source_element, target_element):
-        inputs = {"source": source_element[0], "target": target_element}
+        source_inputs = source_element[0]
+        if preprocessor is not None:
+            source_inputs, target_element = preprocessor(source_inputs), preprocessor(target_element)
+        inputs = {"source": source_inputs, "target": target_element}
         return (inputs, *source_element[1:])
 
     data = tf.data.Dataset.zip((source_ds, target_ds)).map(combine, num_parallel_calls=tf.data.AUTOTUNE)

@@ -5,6 +5,7 @@ import os
 
 import numpy as np
 
+from keras_transfer import _checks
 from keras_transfer.api_export import keras_transfer_export
 
 FASHION_MNIST_CLASSES = (
@@ -55,6 +56,8 @@ def load_fashion_mnist(directory=None, *, download=True):
     >>> x.shape, y.max()  # doctest: +SKIP
     ((60000, 28, 28), 9)
     """
+    if directory is not None and not isinstance(directory, (str, os.PathLike)):
+        raise _checks.invalid("directory", "a directory path (str or os.PathLike) or None", directory, error=TypeError)
     found = _find_directory([directory, *DEFAULT_DIRECTORIES])
     if found is None:
         if not download:

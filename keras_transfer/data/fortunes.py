@@ -124,6 +124,8 @@ def per_class_split(labels, counts, *, seed=0):
     labels = np.asarray(labels)
     if labels.ndim != 1:
         raise _checks.invalid("labels", "a 1-D array of class indices", f"array of shape {labels.shape}")
+    if not isinstance(counts, (tuple, list)):
+        raise _checks.invalid("counts", "a tuple of examples per class, one entry per split", counts, error=TypeError)
     counts = [_checks.check_int("counts", c, minimum=0) for c in counts]
     rng = np.random.default_rng(seed)
     splits = [[] for _ in counts]

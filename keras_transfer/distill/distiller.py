@@ -207,6 +207,13 @@ class Distiller(_training.TrainsOnly, _training.AutoLoss, keras.Model):
         self.distillation_loss_tracker.update_state(distillation)
         return self.compute_metrics(x, y, y_pred, sample_weight=sample_weight)
 
+    def fit(self, x=None, y=None, *args, **kwargs):
+        """`keras.Model.fit`; numpy inputs are checked against `student` before training."""
+        _checks.check_dataset_not_empty("x", x)
+        _checks.check_training_arrays(self.student, x, y, kind=_checks.label_kind(self))
+        _checks.check_validation_data(self.student, kwargs.get("validation_data"), kind=_checks.label_kind(self))
+        return super().fit(x, y, *args, **kwargs)
+
     def test_step(self, data):
         logs = super().test_step(data)
         return {name: value for name, value in logs.items() if name != "distillation_loss"}

@@ -130,16 +130,19 @@ class DomainAdaptationModel(keras.Model):
             self.domain_accuracy_tracker = keras.metrics.Mean(name="domain_accuracy")
         shape = getattr(feature_extractor, "input_shape", None) if getattr(feature_extractor, "built", False) else None
         if shape is not None and not isinstance(shape, list):
-            self.build(shape)
+            self.build(shape)  # a dict: the token inputs of a text encoder
 
     # === Build ===
     def build(self, input_shape):
-        if isinstance(input_shape, dict):
+        if isinstance(input_shape, dict) and "source" in input_shape:
             input_shape = input_shape["source"]
-        features = keras.KerasTensor(tuple(input_shape), dtype=self.compute_dtype)
-        if not self.feature_extractor.built:
-            self.feature_extractor.build(tuple(input_shape))
-        features = self.feature_extractor.compute_output_spec(features)
+        if isinstance(input_shape, dict):  # token dict of a built text encoder (a functional model)
+            features = keras.KerasTensor(tuple(self.feature_extractor.output_shape), dtype=self.compute_dtype)
+        else:
+            features = keras.KerasTensor(tuple(input_shape), dtype=self.compute_dtype)
+            if not self.feature_extractor.built:
+                self.feature_extractor.build(tuple(input_shape))
+            features = self.feature_extractor.compute_output_spec(features)
         if not self.classifier.built:
             self.classifier.build(tuple(features.shape))
         predictions = self.classifier.compute_output_spec(features)
@@ -160,21 +163,28 @@ class DomainAdaptationModel(keras.Model):
 
         A plain Keras model: save it, export it (`model.export`), serve it.
         """
-        inputs = keras.Input(shape=tuple(self.feature_extractor.input_shape[1:]), name="inputs")
+        try:
+            token_inputs = isinstance(self.feature_extractor.input, dict)  # a text encoder's token dict
+        except (AttributeError, ValueError):  # a Sequential model never called: one tensor input
+            token_inputs = False
+        if token_inputs:
+            inputs = {name: keras.Input(shape=tuple(t.shape[1:]), dtype=t.dtype, name=name)
+                      for name, t in self.feature_extractor.input.items()}
+        else:
+            inputs = keras.Input(shape=tuple(self.feature_extractor.input_shape[1:]), name="inputs")
         outputs = self.classifier(self.feature_extractor(inputs))
         return keras.Model(inputs, outputs, name=f"{self.name}_inference")
 
     # === Training ===
+    def fit(self, x=None, y=None, *args, **kwargs):
+        """`keras.Model.fit`; in-memory `x` is checked to be source and target batches first."""
+        if isinstance(x, (dict, list, tuple)) or hasattr(x, "shape"):
+            _check_batches(x)
+        return super().fit(x, y, *args, **kwargs)
+
     def _unpack(self, data):
         x, y, sample_weight = keras.utils.unpack_x_y_sample_weight(data)
-        if not (isinstance(x, dict) and set(x) == {"source", "target"}):
-            raise _checks.invalid(
-                "x",
-                "training batches {'source': source inputs, 'target': target inputs} with source labels",
-                type(x).__name__ if not isinstance(x, dict) else sorted(x),
-                hint="Build the training data with keras_transfer.data.domain_adaptation_dataset("
-                "source=(x_s, y_s), target=x_t, batch_size=...).",
-            )
+        _check_batches(x)
         if y is None:
             raise _checks.invalid("y", "source labels in each training batch", y)
         return x["source"], x["target"], y, sample_weight
@@ -211,12 +221,13 @@ class DomainAdaptationModel(keras.Model):
     def train_step(self, data):
         x_source, x_target, y, sample_weight = self._unpack(data)
         if not self.built:  # parts without an input shape: built on the first batch
-            self.build((None, *x_source.shape[1:]))
-        n_source = ops.shape(x_source)[0]
-        x_target = ops.cast(x_target, x_source.dtype)
+            self.build({"source": x_source} if isinstance(x_source, dict) else (None, *x_source.shape[1:]))
+        n_source = ops.shape(keras.tree.flatten(x_source)[0])[0]
+        x_target = keras.tree.map_structure(lambda t, s: ops.cast(t, s.dtype), x_target, x_source)
         with tf.GradientTape() as tape:
             if self.joint_forward:
-                features = self.feature_extractor(ops.concatenate([x_source, x_target], axis=0), training=True)
+                joint = keras.tree.map_structure(lambda s, t: ops.concatenate([s, t], axis=0), x_source, x_target)
+                features = self.feature_extractor(joint, training=True)
             else:
                 features = ops.concatenate(
                     [self.feature_extractor(x_source, training=True), self.feature_extractor(x_target, training=True)],
@@ -265,3 +276,21 @@ class DomainAdaptationModel(keras.Model):
         for key in ("feature_extractor", "classifier", "alignment"):
             config[key] = keras.saving.deserialize_keras_object(config[key])
         return cls(**config)
+
+
+def _check_batches(x):
+    if isinstance(x, dict) and set(x) == {"source", "target"}:
+        return
+    if isinstance(x, dict):
+        received = sorted(x)
+    elif hasattr(x, "shape") and not isinstance(getattr(x, "shape"), type(None)):
+        received = f"{type(x).__name__} of shape {tuple(x.shape)}"
+    else:
+        received = type(x).__name__
+    raise _checks.invalid(
+        "x",
+        "training batches {'source': source inputs, 'target': target inputs} with source labels",
+        received,
+        hint="Build the training data with keras_transfer.data.domain_adaptation_dataset("
+        "source=(x_s, y_s), target=x_t, batch_size=...).",
+    )

@@ -75,6 +75,7 @@ class MMD(keras.losses.Loss):
         return ops.mean(ops.stack([ops.exp(-d2 / (m * base)) for m in self.bandwidth_multipliers]), axis=0)
 
     def call(self, y_true, y_pred):
+        _checks.check_same_features(y_true, y_pred, "MMD")
         source = ops.reshape(ops.cast(y_true, "float32"), (ops.shape(y_true)[0], -1))
         target = ops.reshape(ops.cast(y_pred, "float32"), (ops.shape(y_pred)[0], -1))
         if self.bandwidth is None:

@@ -78,18 +78,13 @@ def fit_classifier(
             `keras_transfer.build_classifier`); any other compiled model is
             trained with plain `fit` (`"auto"`) or refused (`True`).
         x: numpy arrays or a finite `tf.data.Dataset` (batched, as for
-            `fit`) whose features are cached.
-        y: targets, as in `keras.Model.fit`.
-        batch_size: as in `keras.Model.fit`.
-        epochs: as in `keras.Model.fit`.
-        verbose: as in `keras.Model.fit`.
-        callbacks: as in `keras.Model.fit`.
-        validation_data: as in `keras.Model.fit`.
-        shuffle: as in `keras.Model.fit`.
-        class_weight: as in `keras.Model.fit`.
-        sample_weight: as in `keras.Model.fit`.
-        initial_epoch: as in `keras.Model.fit`.
-        validation_freq: as in `keras.Model.fit`.
+            `fit`) to be cached. Numpy arrays are checked before any work
+            (shape, NaN/Inf, labels in range); a dataset is not scanned.
+        y: labels, as in `keras.Model.fit`. The other arguments of
+            `keras.Model.fit` (`batch_size`, `epochs`, `verbose`,
+            `callbacks`, `validation_data`, `shuffle`, `class_weight`,
+            `sample_weight`, `initial_epoch`, `validation_freq`) mean what
+            they mean there.
         cache_features: `"auto"` (cache when exact and it fits, else plain
             `fit` with a printed reason), `True` (cache or raise), `False`
             (plain `fit`). Defaults to `"auto"`.
@@ -137,8 +132,11 @@ def fit_classifier(
     epochs = _checks.check_int("epochs", epochs, minimum=0)
     if batch_size is not None:
         batch_size = _checks.check_int("batch_size", batch_size, minimum=1)
-    if x is None:
+    if x is None or isinstance(x, (str, bytes)):
         raise _checks.invalid("x", "training images (numpy array) or a tf.data.Dataset", x, error=TypeError)
+    _checks.check_dataset_not_empty("x", x)
+    _checks.check_training_arrays(model, x, y)
+    _checks.check_validation_data(model, validation_data)
 
     fit_kwargs = dict(
         batch_size=batch_size, epochs=epochs, verbose=verbose, callbacks=callbacks,

@@ -88,10 +88,17 @@ def fine_tune(
     lr_mult = _checks.check_float("lr_mult", lr_mult, minimum=1.0)
     if "epochs" in fit_kwargs or "initial_epoch" in fit_kwargs and fit_kwargs["initial_epoch"] < 0:
         raise ValueError("Pass `epochs` (after unfreezing) and `freeze_epochs` to fine_tune, not to fit.")
-    if optimizer is not None or not getattr(model, "compiled", False):
+    if not isinstance(gradual, bool):
+        raise _checks.invalid("gradual", "a bool", gradual, error=TypeError)
+    _checks.check_dataset_not_empty("x", x)
+    recompile = optimizer is not None or not getattr(model, "compiled", False)
+    chosen_loss = loss if loss is not None else (default_loss(model) if recompile else model.loss)
+    _checks.check_training_arrays(model, x, y, kind=_checks.loss_label_kind(chosen_loss))
+    _checks.check_validation_data(model, fit_kwargs.get("validation_data"), kind=_checks.loss_label_kind(chosen_loss))
+    if recompile:
         model.compile(
             optimizer=optimizer if optimizer is not None else keras.optimizers.Adam(base_lr),
-            loss=loss if loss is not None else default_loss(model),
+            loss=chosen_loss,
             metrics=list(metrics) if metrics else None,
             jit_compile=jit_compile,
         )

@@ -103,7 +103,7 @@ class FreezeSchedule(keras.callbacks.Callback):
         self.schedule = None if _gradual else _check_schedule(schedule)
         self.groups = groups
         self.train_batchnorm = train_batchnorm
-        self.verbose = verbose
+        self.verbose = int(verbose) if isinstance(verbose, bool) else _checks.check_int("verbose", verbose, minimum=0)
         self.retraces = 0
         self.stage = None
         self._mapping = None

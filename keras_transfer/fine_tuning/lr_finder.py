@@ -172,6 +172,9 @@ def lr_find(
     if smoothing >= 1.0:
         raise _checks.invalid("smoothing", "a float in [0, 1)", smoothing)
 
+    _checks.check_dataset_not_empty("x", x)
+    _checks.check_training_arrays(model, x, y)
+    batch_size = _checks.check_int("batch_size", batch_size, minimum=1)
     if isinstance(x, tf.data.Dataset):
         dataset = x.repeat()
     else:

@@ -10,6 +10,7 @@ from keras_transfer import _checks
 from keras_transfer import _random
 from keras_transfer import _training
 from keras_transfer.api_export import keras_transfer_export
+from keras_transfer.data.pipeline import available_memory_bytes
 from keras_transfer.feature_extraction.transfer_classifier import _head_dtype
 
 
@@ -224,15 +225,33 @@ class ConditionalVAE(_random.SavesSeedState, keras.Model):
     def test_step(self, data):
         return self._update_trackers(*self._elbo(data, training=False))
 
+    def fit(self, x=None, y=None, *args, **kwargs):
+        """`keras.Model.fit(images, labels)`; numpy inputs are checked first."""
+        _checks.check_dataset_not_empty("x", x)
+        _checks.check_examples("x", x, example_shape=self.image_shape)
+        if isinstance(y, (np.ndarray, list)):
+            _checks.check_labels("y", y, num_classes=self.num_classes, kind=_label_kind(np.asarray(y), self.num_classes),
+                                 count=len(x) if isinstance(x, np.ndarray) else None)
+        return super().fit(x, y, *args, **kwargs)
+
     def generate(self, labels, *, z=None, seed=None, noise_scale=1.0, batch_size=256):
         """Samples images for `labels` (ints or probability rows), as a NumPy array.
 
         `z` defaults to `noise_scale * N(0, I)` drawn with NumPy from `seed`.
+        The images are returned in memory: a request larger than half the
+        available memory raises a `MemoryError` (generate in slices, or
+        stream samples during training with `PseudoPretrainer`).
         """
-        y = ops.convert_to_numpy(one_hot_labels(np.asarray(labels), self.num_classes))
+        labels = np.asarray(labels)
+        _checks.check_labels("labels", labels, num_classes=self.num_classes, kind=_label_kind(labels, self.num_classes))
+        count = len(labels) if labels.ndim else 0
+        _check_generation_memory(count, self.image_shape)
+        y = ops.convert_to_numpy(one_hot_labels(labels, self.num_classes))
         if z is None:
             rng = np.random.default_rng(seed)
             z = rng.standard_normal((len(y), self.latent_dim)).astype("float32") * noise_scale
+        elif np.shape(z) != (len(y), self.latent_dim):
+            raise _checks.invalid("z", f"an array of shape ({len(y)}, {self.latent_dim})", f"shape {np.shape(z)}")
         return self.predict([np.asarray(z, "float32"), y], batch_size=batch_size, verbose=0)
 
     def get_config(self):
@@ -253,6 +272,26 @@ class ConditionalVAE(_random.SavesSeedState, keras.Model):
     @classmethod
     def from_config(cls, config):
         return _training.revive(cls, config)
+
+
+def _label_kind(labels, num_classes):
+    return "one_hot" if labels.ndim == 2 and labels.shape[-1] == num_classes and num_classes != 1 else "sparse"
+
+
+# `generate` refuses requests above this share of the available memory.
+GENERATION_MEMORY_SHARE = 0.5
+
+
+def _check_generation_memory(count, image_shape):
+    needed = count * int(np.prod(image_shape)) * 4  # float32 images
+    available = available_memory_bytes()
+    if available is not None and needed > GENERATION_MEMORY_SHARE * available:
+        raise MemoryError(
+            f"ConditionalVAE.generate: {count} images of shape {tuple(image_shape)} need about "
+            f"{needed / 2**20:.1f} MiB, more than half the available memory ({available / 2**20:.1f} MiB). "
+            "Call `generate` on slices of `labels` and consume each slice, or stream the samples during "
+            "training with keras_transfer.generative.PseudoPretrainer (nothing is materialised)."
+        )
 
 
 def _check_image_shape(image_shape):

@@ -241,6 +241,21 @@ class FixMatch(_training.TrainsOnly, _training.AutoLoss, keras.Model):
         self.mask_rate_tracker.update_state(ops.mean(mask))
         return self.compute_metrics(labeled, y, y_pred, sample_weight=sample_weight)
 
+    def fit(self, x=None, y=None, *args, **kwargs):
+        """`keras.Model.fit`; numpy inputs are checked against `model` before training."""
+        _checks.check_dataset_not_empty("x", x)
+        labeled, unlabeled = split_inputs(x) if isinstance(x, (dict, tuple, list)) else (x, None)
+        key = "x['labeled']" if isinstance(x, dict) else "x[0]" if isinstance(x, (tuple, list)) else "x"
+        _checks.check_training_arrays(self.model, labeled, y, names=(key, "y"), kind=_checks.label_kind(self))
+        if unlabeled is not None:
+            shape = None if self.pseudo_generator is not None else _checks.shape_of(self.model, "input_shape")
+            _checks.check_examples(
+                "x['unlabeled']" if isinstance(x, dict) else "x[1]", unlabeled,
+                example_shape=None if shape is None else shape[1:],
+            )
+        _checks.check_validation_data(self.model, kwargs.get("validation_data"), kind=_checks.label_kind(self))
+        return super().fit(x, y, *args, **kwargs)
+
     def test_step(self, data):
         logs = super().test_step(data)
         return {name: value for name, value in logs.items() if name not in _EXTRA_METRICS}

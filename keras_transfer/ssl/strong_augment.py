@@ -39,8 +39,7 @@ class StrongAugment(AugmentBase):
         cutout: float in [0, 1], largest Cutout side as a fraction of the
             image size; `0` disables it. Defaults to `0.5`.
         **kwargs: `flip`, `translate`, `fill_mode`, `value_range`, `seed`
-            as in `keras_transfer.layers.WeakAugment`, and base layer
-            arguments (`name`, `dtype`).
+            as in `keras_transfer.layers.WeakAugment`, and layer arguments.
 
     Call arguments:
         inputs: images `(batch, height, width, channels)`.

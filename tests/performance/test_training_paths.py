@@ -17,11 +17,16 @@ def test_jit_compile_matches_no_jit(name):
     keras.utils.set_random_seed(1)
     plain = PATHS[name](jit_compile=False)
     assert np.isfinite(compiled.losses).all()
+    assert np.isfinite(compiled.predictions).all()
+    if compiled.random:  # XLA draws other random numbers than the TF kernels: equal shapes only
+        assert np.shape(compiled.losses) == np.shape(plain.losses)
+        assert compiled.predictions.shape == plain.predictions.shape
+        return
     np.testing.assert_allclose(compiled.losses, plain.losses, rtol=1e-3, atol=1e-4)
     np.testing.assert_allclose(compiled.predictions, plain.predictions, rtol=1e-3, atol=1e-4)
 
 
-@pytest.mark.parametrize("policy", ["mixed_float16", "mixed_bfloat16"])
+@pytest.mark.parametrize("policy", ["mixed_float16", pytest.param("mixed_bfloat16", marks=pytest.mark.large)])
 @pytest.mark.parametrize("name", NAMES)
 def test_mixed_precision_finite_losses_float32_predictions(name, policy):
     keras.config.set_dtype_policy(policy)

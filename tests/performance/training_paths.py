@@ -12,7 +12,11 @@
         return Run(history.history["loss"], model.predict(X[:4], verbose=0))
 
 It must build everything inside the function (the tests set the dtype policy
-first) and finish in a few seconds.
+first) and finish in a few seconds. A path whose step draws random numbers
+inside the compiled function (noise, augmentation) returns
+`Run(..., random=True)`: XLA draws other numbers than the TF kernels, so the
+jit test then checks finite losses and predictions rather than equality.
+Text classifiers are covered by tests/text (they need a tiny preset on disk).
 """
 
 import dataclasses
@@ -33,6 +37,7 @@ Y = np.arange(32) % 3
 class Run:
     losses: list
     predictions: np.ndarray
+    random: bool = False
 
 
 def training_path(name):
@@ -98,4 +103,112 @@ def _fine_tune_recipe(jit_compile):
     model = small_classifier()
     history = kt.fine_tune(model, X, Y, epochs=1, freeze_epochs=1, batch_size=8, verbose=0, shuffle=False,
                            jit_compile=jit_compile)
+    return Run(history.history["loss"], model.predict(X[:4], verbose=0))
+
+
+def _vectors(n, shift=0.0, seed=0):
+    return np.random.default_rng(seed).normal(shift, 1.0, (n, 6)).astype("float32")
+
+
+def _domain_adaptation(alignment, jit_compile):
+    keras.utils.set_random_seed(5)
+    features = keras.Sequential([keras.Input((6,)), keras.layers.Dense(8, activation="relu"),
+                                 keras.layers.BatchNormalization()], name="features")
+    classifier = keras.Sequential([keras.Input((8,)), keras.layers.Dense(3, activation="softmax", dtype="float32")],
+                                  name="classifier")
+    model = kt.models.DomainAdaptationModel(features, classifier, alignment=alignment)
+    _compile(model, jit_compile)
+    data = kt.data.domain_adaptation_dataset(source=(_vectors(32), Y), target=_vectors(32, 1.0, seed=1),
+                                             batch_size=8, seed=0)
+    history = model.fit(data, epochs=2, verbose=0, shuffle=False)
+    return Run(history.history["loss"], model.predict(_vectors(4), verbose=0))
+
+
+@training_path("DomainAdaptationModel (DANN)")
+def _dann(jit_compile):
+    return _domain_adaptation(kt.layers.DomainAdversarialHead((8,), dropout=0.0), jit_compile)
+
+
+@training_path("DomainAdaptationModel (CDAN)")
+def _cdan(jit_compile):
+    return _domain_adaptation(kt.layers.ConditionalDomainAdversarialHead((8,), dropout=0.0), jit_compile)
+
+
+@training_path("DomainAdaptationModel (MMD)")
+def _mmd(jit_compile):
+    return _domain_adaptation(kt.losses.MMD(), jit_compile)
+
+
+@training_path("DomainAdaptationModel (CORAL)")
+def _coral(jit_compile):
+    return _domain_adaptation(kt.losses.CORAL(), jit_compile)
+
+
+def _small_images(n, seed):
+    return np.random.default_rng(seed).uniform(0, 255, (n, 8, 8, 1)).astype("float32")
+
+
+def _image_classifier(classes=3):
+    policy = keras.config.dtype_policy()
+    head_dtype = "float32" if policy.compute_dtype != policy.variable_dtype else None
+    return keras.Sequential([
+        keras.Input((8, 8, 1)), keras.layers.Rescaling(1 / 255.0), keras.layers.Conv2D(4, 3, activation="relu"),
+        keras.layers.GlobalAveragePooling2D(), keras.layers.Dense(classes, activation="softmax", dtype=head_dtype),
+    ])
+
+
+def _painting_generator(classes=3):
+    """`(z, y) -> 255 * y @ W`: a conditional generator whose samples do not depend on `z`."""
+    z, y = keras.Input((2,)), keras.Input((classes,))
+    paint = keras.layers.Dense(64, use_bias=False, kernel_initializer=keras.initializers.RandomUniform(0, 255, seed=3))
+    return keras.Model([z, y], keras.layers.Reshape((8, 8, 1))(paint(y)))
+
+
+@training_path("FixMatch (real unlabelled data)")
+def _fixmatch(jit_compile):
+    keras.utils.set_random_seed(5)
+    model = kt.ssl.FixMatch(_image_classifier(), threshold=0.0, unlabeled_ratio=2, seed=0)
+    _compile(model, jit_compile)
+    data = kt.ssl.ssl_dataset((_small_images(16, 0), Y[:16]), _small_images(32, 1), batch_size=4, unlabeled_ratio=2,
+                              seed=0)
+    history = model.fit(data, epochs=2, verbose=0, shuffle=False)
+    return Run(history.history["loss"], model.predict(_small_images(4, 2), verbose=0), random=True)
+
+
+@training_path("FixMatch + PseudoSSLGenerator (P-SSL)")
+def _pssl(jit_compile):
+    keras.utils.set_random_seed(5)
+    pseudo = kt.layers.PseudoSSLGenerator(_painting_generator(), _image_classifier())
+    model = kt.ssl.FixMatch(_image_classifier(), pseudo_generator=pseudo, weak_augmentation=None,
+                            strong_augmentation=None, threshold=0.0, unlabeled_ratio=2, seed=0)
+    _compile(model, jit_compile)
+    history = model.fit(_small_images(16, 0), Y[:16], batch_size=4, epochs=2, verbose=0)
+    return Run(history.history["loss"], model.predict(_small_images(4, 2), verbose=0))
+
+
+@training_path("PseudoPretrainer (pseudo pre-training)")
+def _pseudo_pretraining(jit_compile):
+    keras.utils.set_random_seed(5)
+    model = kt.generative.PseudoPretrainer(_image_classifier(), _painting_generator(), seed=0)
+    _compile(model, jit_compile)
+    history = model.fit(batch_size=8, steps_per_epoch=3, epochs=2, verbose=0)
+    return Run(history.history["loss"], model.predict(_small_images(4, 2), verbose=0), random=True)
+
+
+@training_path("Distiller (auxiliary label space)")
+def _distiller(jit_compile):
+    keras.utils.set_random_seed(5)
+    teacher = _image_classifier(classes=4)
+    model = kt.distill.Distiller(_image_classifier(), teacher, label_space="auxiliary")
+    _compile(model, jit_compile)
+    history = model.fit(_small_images(16, 0), Y[:16], batch_size=4, epochs=2, verbose=0, shuffle=False)
+    return Run(history.history["loss"], model.predict(_small_images(4, 2), verbose=0))
+
+
+@training_path("L2-SP (apply_l2sp + FreezeSchedule)")
+def _l2sp(jit_compile):
+    model = kt.regularizers.apply_l2sp(small_classifier(), alpha=0.01, beta=0.01)
+    _compile(model, jit_compile)
+    history = model.fit(X, Y, epochs=2, batch_size=8, verbose=0, shuffle=False,
+                        callbacks=[kt.callbacks.FreezeSchedule({1: "all"})])
     return Run(history.history["loss"], model.predict(X[:4], verbose=0))
