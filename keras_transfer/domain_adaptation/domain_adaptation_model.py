@@ -40,6 +40,13 @@ def _unscale(value):
     return value * _replicas() if _replicas() > 1 else value
 
 
+def _synced_replicas():
+    """The replica context while several replicas train in sync, else `None`."""
+    if _replicas() == 1:
+        return None
+    return tf.distribute.get_replica_context()  # `None` in a cross-replica context
+
+
 @keras_transfer_export("keras_transfer.models.DomainAdaptationModel")
 class DomainAdaptationModel(keras.Model):
     """A classifier trained on labelled source data and unlabelled target data.
@@ -181,7 +188,12 @@ class DomainAdaptationModel(keras.Model):
 
     def _alignment_loss(self, features, predictions, n_source, training):
         source_f, target_f = features[:n_source], features[n_source:]
+        context = _synced_replicas()
         if not self.adversarial:
+            if context is not None:
+                # The discrepancy of the global batch, on every replica: MMD and CORAL
+                # do not split into per-replica terms (gradients flow back through the gather).
+                source_f, target_f = context.all_gather([source_f, target_f], axis=0)
             return self.alignment(source_f, target_f), None
         if isinstance(self.alignment, ConditionalDomainAdversarialHead):
             logits = self.alignment([features, predictions], training=training)
@@ -197,14 +209,22 @@ class DomainAdaptationModel(keras.Model):
             weights = ops.ones_like(losses)
         source_w = ops.where(is_source, weights, 0.0)
         target_w = ops.where(is_source, 0.0, weights)
-        loss = 0.5 * (
-            ops.sum(source_w * losses) / ops.sum(source_w) + ops.sum(target_w * losses) / ops.sum(target_w)
-        )
         correct = ops.cast(ops.equal(logits > 0.0, is_source), "float32")
-        accuracy = 0.5 * (
-            ops.sum(ops.where(is_source, correct, 0.0)) / ops.cast(n_source, "float32")
-            + ops.sum(ops.where(is_source, 0.0, correct))
-            / ops.cast(ops.shape(logits)[0] - n_source, "float32")
+        source_count = ops.cast(n_source, "float32")
+        target_count = ops.cast(ops.shape(logits)[0] - n_source, "float32")
+        totals = [ops.sum(source_w), ops.sum(target_w), source_count, target_count]
+        if context is not None:
+            # Normalise by the weights and counts of the global batch: each replica
+            # holds its share of the global loss (times the replica count, as the
+            # other per-replica values, so their mean is the global value).
+            totals = context.all_reduce("sum", [ops.stop_gradient(t) for t in totals])
+        factor = 1.0 if context is None else float(_replicas())
+        loss = factor * 0.5 * (
+            ops.sum(source_w * losses) / totals[0] + ops.sum(target_w * losses) / totals[1]
+        )
+        accuracy = factor * 0.5 * (
+            ops.sum(ops.where(is_source, correct, 0.0)) / totals[2]
+            + ops.sum(ops.where(is_source, 0.0, correct)) / totals[3]
         )
         return loss, accuracy
 
