@@ -5,6 +5,7 @@ import tensorflow as tf
 from keras import ops
 
 from keras_transfer import _checks
+from keras_transfer import _distribute
 from keras_transfer.api_export import keras_transfer_export
 from keras_transfer.domain_adaptation.conditional_domain_adversarial_head import (
     ConditionalDomainAdversarialHead,
@@ -48,7 +49,7 @@ def _synced_replicas():
 
 
 @keras_transfer_export("keras_transfer.models.DomainAdaptationModel")
-class DomainAdaptationModel(keras.Model):
+class DomainAdaptationModel(_distribute.ChecksStrategyScope, keras.Model):
     """A classifier trained on labelled source data and unlabelled target data.
 
     Each training batch holds a labelled source batch and an unlabelled target
