@@ -8,7 +8,7 @@ outside the scope and compiled or fitted inside it (or the reverse) otherwise
 fails deep inside TensorFlow ("`colocate_vars_with` must only be passed a
 variable created in this tf.distribute.Strategy.scope()", "Mixing different
 tf.distribute.Strategy objects", or a bare `AssertionError`).
-`ChecksStrategyScope` turns that into a `ValueError` before any work, which
+`StrategyAware` turns that into a `ValueError` before any work, which
 says what is wrong and how to fix it.
 """
 
@@ -33,6 +33,12 @@ def _owner(variable):
 
 def _is_default(strategy):
     return strategy is None or "Default" in type(strategy).__name__
+
+
+def _multi_worker(strategy):
+    extended = getattr(strategy, "extended", None)
+    check = getattr(extended, "_in_multi_worker_mode", None)
+    return bool(check and check())
 
 
 def check_strategy_scope(model, action):
@@ -71,8 +77,21 @@ def check_strategy_scope(model, action):
         )
 
 
-class ChecksStrategyScope:
-    """Mixin for the package's models: `compile` and `fit` check the strategy scope first."""
+class StrategyAware:
+    """Mixin for the package's models under `tf.distribute`.
+
+    `compile` and `fit` check the strategy scope first (`check_strategy_scope`).
+    Keras 3.15 builds a model's metrics on the first batch, which it averages
+    over the replicas with `strategy.reduce`; under
+    `MultiWorkerMirroredStrategy` that call fails for every Keras model
+    ("Attempt to convert a value (PerReplica...)"), and under
+    `MirroredStrategy` when the first batch splits unevenly. Only the batch's
+    shapes are needed, so here the first replica's part of it is used.
+    Keras 3.15 also averages the logs of each train and test step over the
+    workers with `strategy.reduce("MEAN", value, axis=0)`, which fails for
+    scalar logs: under a multi-worker strategy the step returns each scalar
+    log as a one-element vector, which that call averages over all replicas.
+    """
 
     def compile(self, *args, **kwargs):
         check_strategy_scope(self, "compile")
@@ -81,3 +100,31 @@ class ChecksStrategyScope:
     def fit(self, *args, **kwargs):
         check_strategy_scope(self, "fit")
         return super().fit(*args, **kwargs)
+
+    def _make_function(self, step_function):
+        if not _multi_worker(self.distribute_strategy):
+            return super()._make_function(step_function)
+
+        def step_with_vector_logs(data):
+            logs = step_function(data)
+            return keras.tree.map_structure(
+                lambda v: keras.ops.reshape(v, (1,)) if len(getattr(v, "shape", (0,))) == 0 else v, logs
+            )
+
+        return super()._make_function(step_with_vector_logs)
+
+    def _maybe_symbolic_build(self, iterator=None, data_batch=None):
+        if iterator is None or getattr(self, "_distribute_strategy", None) is None:
+            return super()._maybe_symbolic_build(iterator=iterator, data_batch=data_batch)
+        import tensorflow as tf
+
+        strategy = self.distribute_strategy
+        for _, _, it in iterator:  # as Keras does: the first batch of the epoch iterator
+            batch = next(it)
+            data_batch = keras.tree.map_structure(
+                lambda v: strategy.experimental_local_results(v)[0]
+                if isinstance(v, tf.distribute.DistributedValues) else v,
+                batch,
+            )
+            break
+        return super()._maybe_symbolic_build(data_batch=data_batch)

@@ -37,7 +37,7 @@ def _feature_tensor(student, feature_layer):
 
 
 @keras_transfer_export("keras_transfer.distill.Distiller")
-class Distiller(_training.TrainsOnly, _training.AutoLoss, _distribute.ChecksStrategyScope, keras.Model):
+class Distiller(_training.TrainsOnly, _training.AutoLoss, _distribute.StrategyAware, keras.Model):
     """Knowledge distillation: train `student` on labels and on `teacher`'s soft outputs.
 
     The loss is `(1 - alpha) * L(y, student(x)) + alpha * T^2 *

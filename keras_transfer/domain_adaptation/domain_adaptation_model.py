@@ -49,7 +49,7 @@ def _synced_replicas():
 
 
 @keras_transfer_export("keras_transfer.models.DomainAdaptationModel")
-class DomainAdaptationModel(_distribute.ChecksStrategyScope, keras.Model):
+class DomainAdaptationModel(_distribute.StrategyAware, keras.Model):
     """A classifier trained on labelled source data and unlabelled target data.
 
     Each training batch holds a labelled source batch and an unlabelled target

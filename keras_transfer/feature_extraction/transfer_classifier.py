@@ -18,7 +18,7 @@ def _head_dtype():
 
 
 @keras_transfer_export("keras_transfer.models.TransferClassifier")
-class TransferClassifier(_distribute.ChecksStrategyScope, keras.Model):
+class TransferClassifier(_distribute.StrategyAware, keras.Model):
     """A backbone, its input preprocessing and a new classification head.
 
     Usually built with `keras_transfer.build_classifier`, which picks the

@@ -16,7 +16,7 @@ from keras_transfer.generative.pseudo_ssl_generator import resolve_generator
 
 @keras_transfer_export("keras_transfer.generative.PseudoPretrainer")
 class PseudoPretrainer(
-    _random.SavesSeedState, _training.TrainsOnly, _training.AutoLoss, _distribute.ChecksStrategyScope, keras.Model
+    _random.SavesSeedState, _training.TrainsOnly, _training.AutoLoss, _distribute.StrategyAware, keras.Model
 ):
     """Pseudo pre-training (PP): fit a target architecture on `(G_s(z, y), y)`.
 

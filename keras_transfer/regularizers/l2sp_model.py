@@ -45,7 +45,7 @@ def _check_new_groups(new_groups, mapping):
 
 
 @keras_transfer_export("keras_transfer.models.L2SPModel")
-class L2SPModel(_distribute.ChecksStrategyScope, keras.Model):
+class L2SPModel(_distribute.StrategyAware, keras.Model):
     """Wraps a model so that fine-tuning it is regularised by L2-SP.
 
     Usually built with `keras_transfer.regularizers.apply_l2sp`. At

@@ -45,7 +45,7 @@ def _augmentation(name, value, default):
 
 
 @keras_transfer_export("keras_transfer.ssl.FixMatch")
-class FixMatch(_training.TrainsOnly, _training.AutoLoss, _distribute.ChecksStrategyScope, keras.Model):
+class FixMatch(_training.TrainsOnly, _training.AutoLoss, _distribute.StrategyAware, keras.Model):
     """FixMatch semi-supervised learning around any classifier, trained with `fit`.
 
     Each train step takes a batch of labelled images and a batch of
