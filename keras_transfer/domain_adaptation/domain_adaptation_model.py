@@ -74,6 +74,13 @@ class DomainAdaptationModel(_distribute.StrategyAware, keras.Model):
     `domain_accuracy` of the domain classifier (near 0.5 once the domains are
     confused). `sample_weight` weights the source task loss.
 
+    Under `tf.distribute` (create and compile the model inside
+    `strategy.scope()`), the losses are those of the global batch: MMD and
+    CORAL are computed on the features gathered from all replicas, and the
+    adversarial loss and `domain_accuracy` are normalised by the global
+    counts (and CDAN+E weights), so training matches one device on the same
+    global batch (see the distributed training page of the docs).
+
     Calling the model, `predict` and `evaluate` take plain inputs and return
     the classifier's output: `validation_data=(x_val, y_val)` evaluates on
     (labelled target) data as any Keras model. `inference_model` is the plain
