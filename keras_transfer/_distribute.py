@@ -80,7 +80,9 @@ def check_strategy_scope(model, action):
 class StrategyAware:
     """Mixin for the package's models under `tf.distribute`.
 
-    `compile` and `fit` check the strategy scope first (`check_strategy_scope`).
+    `compile` and `fit` check the strategy scope first (`check_strategy_scope`);
+    `compile_from_config` compiles on `load_model` as for a model whose
+    `compile` is not overridden.
     Keras 3.15 builds a model's metrics on the first batch, which it averages
     over the replicas with `strategy.reduce`; under
     `MultiWorkerMirroredStrategy` that call fails for every Keras model
@@ -96,6 +98,12 @@ class StrategyAware:
     def compile(self, *args, **kwargs):
         check_strategy_scope(self, "compile")
         return super().compile(*args, **kwargs)
+
+    def compile_from_config(self, config):
+        # Keras skips compiling on load when `compile` is overridden; this one only checks.
+        self.compile(**keras.saving.deserialize_keras_object(config))
+        if getattr(self, "optimizer", None) is not None and self.built:
+            self.optimizer.build(self.trainable_variables)
 
     def fit(self, *args, **kwargs):
         check_strategy_scope(self, "fit")
