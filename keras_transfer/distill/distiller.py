@@ -6,6 +6,7 @@ from keras import ops
 
 from keras_transfer import _adapt
 from keras_transfer import _checks
+from keras_transfer import _distribute
 from keras_transfer import _outputs
 from keras_transfer import _training
 from keras_transfer.api_export import keras_transfer_export
@@ -36,7 +37,7 @@ def _feature_tensor(student, feature_layer):
 
 
 @keras_transfer_export("keras_transfer.distill.Distiller")
-class Distiller(_training.TrainsOnly, _training.AutoLoss, keras.Model):
+class Distiller(_training.TrainsOnly, _training.AutoLoss, _distribute.StrategyAware, keras.Model):
     """Knowledge distillation: train `student` on labels and on `teacher`'s soft outputs.
 
     The loss is `(1 - alpha) * L(y, student(x)) + alpha * T^2 *

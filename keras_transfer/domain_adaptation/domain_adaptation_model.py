@@ -5,6 +5,7 @@ import tensorflow as tf
 from keras import ops
 
 from keras_transfer import _checks
+from keras_transfer import _distribute
 from keras_transfer.api_export import keras_transfer_export
 from keras_transfer.domain_adaptation.conditional_domain_adversarial_head import (
     ConditionalDomainAdversarialHead,
@@ -40,8 +41,15 @@ def _unscale(value):
     return value * _replicas() if _replicas() > 1 else value
 
 
+def _synced_replicas():
+    """The replica context while several replicas train in sync, else `None`."""
+    if _replicas() == 1:
+        return None
+    return tf.distribute.get_replica_context()  # `None` in a cross-replica context
+
+
 @keras_transfer_export("keras_transfer.models.DomainAdaptationModel")
-class DomainAdaptationModel(keras.Model):
+class DomainAdaptationModel(_distribute.StrategyAware, keras.Model):
     """A classifier trained on labelled source data and unlabelled target data.
 
     Each training batch holds a labelled source batch and an unlabelled target
@@ -65,6 +73,13 @@ class DomainAdaptationModel(keras.Model):
     metrics on the source batch and, for adversarial heads, the
     `domain_accuracy` of the domain classifier (near 0.5 once the domains are
     confused). `sample_weight` weights the source task loss.
+
+    Under `tf.distribute` (create and compile the model inside
+    `strategy.scope()`), the losses are those of the global batch: MMD and
+    CORAL are computed on the features gathered from all replicas, and the
+    adversarial loss and `domain_accuracy` are normalised by the global
+    counts (and CDAN+E weights), so training matches one device on the same
+    global batch (see the distributed training page of the docs).
 
     Calling the model, `predict` and `evaluate` take plain inputs and return
     the classifier's output: `validation_data=(x_val, y_val)` evaluates on
@@ -191,7 +206,12 @@ class DomainAdaptationModel(keras.Model):
 
     def _alignment_loss(self, features, predictions, n_source, training):
         source_f, target_f = features[:n_source], features[n_source:]
+        context = _synced_replicas()
         if not self.adversarial:
+            if context is not None:
+                # The discrepancy of the global batch, on every replica: MMD and CORAL
+                # do not split into per-replica terms (gradients flow back through the gather).
+                source_f, target_f = context.all_gather([source_f, target_f], axis=0)
             return self.alignment(source_f, target_f), None
         if isinstance(self.alignment, ConditionalDomainAdversarialHead):
             logits = self.alignment([features, predictions], training=training)
@@ -207,14 +227,22 @@ class DomainAdaptationModel(keras.Model):
             weights = ops.ones_like(losses)
         source_w = ops.where(is_source, weights, 0.0)
         target_w = ops.where(is_source, 0.0, weights)
-        loss = 0.5 * (
-            ops.sum(source_w * losses) / ops.sum(source_w) + ops.sum(target_w * losses) / ops.sum(target_w)
-        )
         correct = ops.cast(ops.equal(logits > 0.0, is_source), "float32")
-        accuracy = 0.5 * (
-            ops.sum(ops.where(is_source, correct, 0.0)) / ops.cast(n_source, "float32")
-            + ops.sum(ops.where(is_source, 0.0, correct))
-            / ops.cast(ops.shape(logits)[0] - n_source, "float32")
+        source_count = ops.cast(n_source, "float32")
+        target_count = ops.cast(ops.shape(logits)[0] - n_source, "float32")
+        totals = [ops.sum(source_w), ops.sum(target_w), source_count, target_count]
+        if context is not None:
+            # Normalise by the weights and counts of the global batch: each replica
+            # holds its share of the global loss (times the replica count, as the
+            # other per-replica values, so their mean is the global value).
+            totals = context.all_reduce("sum", [ops.stop_gradient(t) for t in totals])
+        factor = 1.0 if context is None else float(_replicas())
+        loss = factor * 0.5 * (
+            ops.sum(source_w * losses) / totals[0] + ops.sum(target_w * losses) / totals[1]
+        )
+        accuracy = factor * 0.5 * (
+            ops.sum(ops.where(is_source, correct, 0.0)) / totals[2]
+            + ops.sum(ops.where(is_source, 0.0, correct)) / totals[3]
         )
         return loss, accuracy
 

@@ -5,6 +5,7 @@ import collections
 import keras
 
 from keras_transfer import _checks
+from keras_transfer import _distribute
 from keras_transfer.api_export import keras_transfer_export
 from keras_transfer.backbones.image_preprocessing import ImagePreprocessing
 
@@ -17,7 +18,7 @@ def _head_dtype():
 
 
 @keras_transfer_export("keras_transfer.models.TransferClassifier")
-class TransferClassifier(keras.Model):
+class TransferClassifier(_distribute.StrategyAware, keras.Model):
     """A backbone, its input preprocessing and a new classification head.
 
     Usually built with `keras_transfer.build_classifier`, which picks the

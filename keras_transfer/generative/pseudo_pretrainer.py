@@ -6,6 +6,7 @@ from keras import ops
 
 from keras_transfer import _adapt
 from keras_transfer import _checks
+from keras_transfer import _distribute
 from keras_transfer import _outputs
 from keras_transfer import _random
 from keras_transfer import _training
@@ -14,7 +15,9 @@ from keras_transfer.generative.pseudo_ssl_generator import resolve_generator
 
 
 @keras_transfer_export("keras_transfer.generative.PseudoPretrainer")
-class PseudoPretrainer(_random.SavesSeedState, _training.TrainsOnly, _training.AutoLoss, keras.Model):
+class PseudoPretrainer(
+    _random.SavesSeedState, _training.TrainsOnly, _training.AutoLoss, _distribute.StrategyAware, keras.Model
+):
     """Pseudo pre-training (PP): fit a target architecture on `(G_s(z, y), y)`.
 
     Each train step samples source labels `y` uniformly, `z ~ N(0, I)`,

@@ -4,6 +4,7 @@ import keras
 import numpy as np
 
 from keras_transfer import _checks
+from keras_transfer import _distribute
 from keras_transfer import groups as groups_lib
 from keras_transfer.api_export import keras_transfer_export
 from keras_transfer.fine_tuning.group_optimizer import trainable_capable_variables
@@ -44,7 +45,7 @@ def _check_new_groups(new_groups, mapping):
 
 
 @keras_transfer_export("keras_transfer.models.L2SPModel")
-class L2SPModel(keras.Model):
+class L2SPModel(_distribute.StrategyAware, keras.Model):
     """Wraps a model so that fine-tuning it is regularised by L2-SP.
 
     Usually built with `keras_transfer.regularizers.apply_l2sp`. At

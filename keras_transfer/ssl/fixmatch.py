@@ -6,6 +6,7 @@ from keras import ops
 
 from keras_transfer import _adapt
 from keras_transfer import _checks
+from keras_transfer import _distribute
 from keras_transfer import _outputs
 from keras_transfer import _training
 from keras_transfer.api_export import keras_transfer_export
@@ -44,7 +45,7 @@ def _augmentation(name, value, default):
 
 
 @keras_transfer_export("keras_transfer.ssl.FixMatch")
-class FixMatch(_training.TrainsOnly, _training.AutoLoss, keras.Model):
+class FixMatch(_training.TrainsOnly, _training.AutoLoss, _distribute.StrategyAware, keras.Model):
     """FixMatch semi-supervised learning around any classifier, trained with `fit`.
 
     Each train step takes a batch of labelled images and a batch of
