@@ -20,6 +20,7 @@ def test_there_are_examples():
     assert EXAMPLES, "examples/*.py is empty"
 
 
+@pytest.mark.large  # a minute or less each, a dozen scripts
 @pytest.mark.parametrize("path", EXAMPLES, ids=[os.path.basename(p) for p in EXAMPLES])
 def test_example_runs_in_quick_mode(path):
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", PYTHONPATH=ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""))

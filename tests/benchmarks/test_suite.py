@@ -84,6 +84,7 @@ def test_row_comparisons():
         Row("x", "m", "a", "b", 1.0, 2.0, kind="speed")
 
 
+@pytest.mark.large  # about 2 minutes: every entry at quick size
 def test_quick_suite_end_to_end(tmp_path):
     """`python -m benchmarks.run --quick`: every entry runs and the page is written."""
     output = tmp_path / "benchmarks.md"

@@ -90,6 +90,7 @@ class TestBuildClassifier(TestCase):
         self.assertAllEqual(bn.moving_variance.numpy(), moving[1])
         assert not np.array_equal(model.get_layer("predictions").get_weights()[0], head_before)
 
+    @pytest.mark.large  # a real ResNet50 (random weights), half a minute
     def test_unfrozen_backbone_keeps_batchnorm_in_inference_mode_by_default(self):
         model = kt.build_classifier("resnet50", 3, weights=None, input_shape=(32, 32, 3), freeze=False)
         bn = model.backbone.get_layer("conv2_block1_1_bn")

@@ -1,8 +1,11 @@
 """Few-shot heads inside MirroredStrategy (two logical CPUs), compiled without XLA (XLA cannot place per-replica variables of logical CPU devices; jit is tested on one device)."""
 
+import pytest
+
 from tests.distributed import run_distributed
 
 
+@pytest.mark.large  # a subprocess with two logical CPUs
 def test_heads_fit_and_predict_under_mirrored_strategy_like_on_one_device():
     run_distributed(
         """

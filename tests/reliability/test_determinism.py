@@ -140,7 +140,14 @@ def _state(model):
     return arrays
 
 
-@pytest.mark.parametrize("strategy", STRATEGIES, ids=lambda f: f.__name__)
+SLOW = (fixmatch, pssl_fixmatch)  # 10 s and more each: in the `large` run
+
+
+@pytest.mark.parametrize(
+    "strategy",
+    [pytest.param(f, marks=pytest.mark.large) if f in SLOW else f for f in STRATEGIES],
+    ids=lambda f: f.__name__,
+)
 def test_two_runs_are_bitwise_equal(strategy):
     runs = []
     for _ in range(2):

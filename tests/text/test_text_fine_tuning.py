@@ -90,6 +90,7 @@ class TestFreezeScheduleOnText(TestCase):
         self.run_schedule(tiny_preset, jit_compile=True)
 
 
+@pytest.mark.large  # a subprocess with two logical CPUs
 def test_text_fit_with_layerwise_decay_in_mirrored_strategy(tiny_preset_no_dropout):
     run_distributed(
         f"""
