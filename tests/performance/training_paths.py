@@ -25,6 +25,7 @@ import keras
 import numpy as np
 
 import keras_transfer as kt
+from tests.generative import tiny
 
 PATHS = {}
 
@@ -144,65 +145,45 @@ def _coral(jit_compile):
     return _domain_adaptation(kt.losses.CORAL(), jit_compile)
 
 
-def _small_images(n, seed):
-    return np.random.default_rng(seed).uniform(0, 255, (n, 8, 8, 1)).astype("float32")
-
-
-def _image_classifier(classes=3):
-    policy = keras.config.dtype_policy()
-    head_dtype = "float32" if policy.compute_dtype != policy.variable_dtype else None
-    return keras.Sequential([
-        keras.Input((8, 8, 1)), keras.layers.Rescaling(1 / 255.0), keras.layers.Conv2D(4, 3, activation="relu"),
-        keras.layers.GlobalAveragePooling2D(), keras.layers.Dense(classes, activation="softmax", dtype=head_dtype),
-    ])
-
-
-def _painting_generator(classes=3):
-    """`(z, y) -> 255 * y @ W`: a conditional generator whose samples do not depend on `z`."""
-    z, y = keras.Input((2,)), keras.Input((classes,))
-    paint = keras.layers.Dense(64, use_bias=False, kernel_initializer=keras.initializers.RandomUniform(0, 255, seed=3))
-    return keras.Model([z, y], keras.layers.Reshape((8, 8, 1))(paint(y)))
-
-
 @training_path("FixMatch (real unlabelled data)")
 def _fixmatch(jit_compile):
     keras.utils.set_random_seed(5)
-    model = kt.ssl.FixMatch(_image_classifier(), threshold=0.0, unlabeled_ratio=2, seed=0)
+    model = kt.ssl.FixMatch(tiny.conv_classifier(), threshold=0.0, unlabeled_ratio=2, seed=0)
     _compile(model, jit_compile)
-    data = kt.ssl.ssl_dataset((_small_images(16, 0), Y[:16]), _small_images(32, 1), batch_size=4, unlabeled_ratio=2,
+    data = kt.ssl.ssl_dataset((tiny.images(16, seed=0), Y[:16]), tiny.images(32, seed=1), batch_size=4, unlabeled_ratio=2,
                               seed=0)
     history = model.fit(data, epochs=2, verbose=0, shuffle=False)
-    return Run(history.history["loss"], model.predict(_small_images(4, 2), verbose=0), random=True)
+    return Run(history.history["loss"], model.predict(tiny.images(4, seed=2), verbose=0), random=True)
 
 
 @training_path("FixMatch + PseudoSSLGenerator (P-SSL)")
 def _pssl(jit_compile):
     keras.utils.set_random_seed(5)
-    pseudo = kt.layers.PseudoSSLGenerator(_painting_generator(), _image_classifier())
-    model = kt.ssl.FixMatch(_image_classifier(), pseudo_generator=pseudo, weak_augmentation=None,
+    pseudo = kt.layers.PseudoSSLGenerator(tiny.label_only_generator(), tiny.conv_classifier())
+    model = kt.ssl.FixMatch(tiny.conv_classifier(), pseudo_generator=pseudo, weak_augmentation=None,
                             strong_augmentation=None, threshold=0.0, unlabeled_ratio=2, seed=0)
     _compile(model, jit_compile)
-    history = model.fit(_small_images(16, 0), Y[:16], batch_size=4, epochs=2, verbose=0)
-    return Run(history.history["loss"], model.predict(_small_images(4, 2), verbose=0))
+    history = model.fit(tiny.images(16, seed=0), Y[:16], batch_size=4, epochs=2, verbose=0)
+    return Run(history.history["loss"], model.predict(tiny.images(4, seed=2), verbose=0))
 
 
 @training_path("PseudoPretrainer (pseudo pre-training)")
 def _pseudo_pretraining(jit_compile):
     keras.utils.set_random_seed(5)
-    model = kt.generative.PseudoPretrainer(_image_classifier(), _painting_generator(), seed=0)
+    model = kt.generative.PseudoPretrainer(tiny.conv_classifier(), tiny.label_only_generator(), seed=0)
     _compile(model, jit_compile)
     history = model.fit(batch_size=8, steps_per_epoch=3, epochs=2, verbose=0)
-    return Run(history.history["loss"], model.predict(_small_images(4, 2), verbose=0), random=True)
+    return Run(history.history["loss"], model.predict(tiny.images(4, seed=2), verbose=0), random=True)
 
 
 @training_path("Distiller (auxiliary label space)")
 def _distiller(jit_compile):
     keras.utils.set_random_seed(5)
-    teacher = _image_classifier(classes=4)
-    model = kt.distill.Distiller(_image_classifier(), teacher, label_space="auxiliary")
+    teacher = tiny.conv_classifier(4)
+    model = kt.distill.Distiller(tiny.conv_classifier(), teacher, label_space="auxiliary")
     _compile(model, jit_compile)
-    history = model.fit(_small_images(16, 0), Y[:16], batch_size=4, epochs=2, verbose=0, shuffle=False)
-    return Run(history.history["loss"], model.predict(_small_images(4, 2), verbose=0))
+    history = model.fit(tiny.images(16, seed=0), Y[:16], batch_size=4, epochs=2, verbose=0, shuffle=False)
+    return Run(history.history["loss"], model.predict(tiny.images(4, seed=2), verbose=0))
 
 
 @training_path("L2-SP (apply_l2sp + FreezeSchedule)")
