@@ -191,6 +191,12 @@ def check_training_arrays(model, x, y=None, *, names=("x", "y"), kind="auto"):
     """
     shape = _single_shape(shape_of(model, "input_shape"))
     check_examples(names[0], x, example_shape=None if shape is None else shape[1:])
+    count = len(x) if isinstance(x, np.ndarray) and x.ndim else None
+    check_labels_of(model, y, name=names[1], kind=kind, count=count)
+
+
+def check_labels_of(model, y, *, name="y", kind="auto", count=None):
+    """`check_labels` for the outputs of classifier `model` (`kind` read from its loss on `"auto"`)."""
     if y is None:
         return
     if kind == "auto":
@@ -198,11 +204,10 @@ def check_training_arrays(model, x, y=None, *, names=("x", "y"), kind="auto"):
     out = _single_shape(shape_of(model, "output_shape"))
     if kind is None or out is None or len(out) != 2 or out[-1] is None:
         return
-    count = len(x) if isinstance(x, np.ndarray) and x.ndim else None
     classes = int(out[-1])
     if kind == "sparse" and classes == 1:
         kind = "binary"
-    check_labels(names[1], y, num_classes=max(classes, 2) if kind == "binary" else classes, kind=kind, count=count)
+    check_labels(name, y, num_classes=max(classes, 2) if kind == "binary" else classes, kind=kind, count=count)
 
 
 def check_validation_data(model, validation_data, *, kind="auto"):

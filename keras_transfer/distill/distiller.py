@@ -11,6 +11,8 @@ from keras_transfer import _outputs
 from keras_transfer import _training
 from keras_transfer.api_export import keras_transfer_export
 from keras_transfer.feature_extraction.transfer_classifier import _head_dtype
+from keras_transfer.text import pipeline as text_pipeline
+from keras_transfer.text import text_models
 
 LABEL_SPACES = ("shared", "auxiliary")
 
@@ -37,7 +39,9 @@ def _feature_tensor(student, feature_layer):
 
 
 @keras_transfer_export("keras_transfer.distill.Distiller")
-class Distiller(_training.TrainsOnly, _training.AutoLoss, _distribute.StrategyAware, keras.Model):
+class Distiller(
+    _training.TrainsOnly, _training.AutoLoss, _distribute.StrategyAware, text_pipeline.TextInputs, keras.Model
+):
     """Knowledge distillation: train `student` on labels and on `teacher`'s soft outputs.
 
     The loss is `(1 - alpha) * L(y, student(x)) + alpha * T^2 *
@@ -65,6 +69,19 @@ class Distiller(_training.TrainsOnly, _training.AutoLoss, _distribute.StrategyAw
     (`val_loss` is the compiled loss alone); the logs add
     `distillation_loss`.
 
+    Unlabelled inputs (a transfer set): with `alpha=1.0`, `fit(x)` without
+    labels (or a dataset yielding inputs only) trains on the teacher's soft
+    outputs alone; the logs are then `loss` and `distillation_loss`.
+
+    Text: when teacher and student are text models (a
+    `keras_transfer.models.TextClassifier`, or a keras-hub task such as
+    `BertTextClassifier`, each with its own `preprocessor`), `fit`,
+    `evaluate` and `predict` take raw strings. The `tf.data` pipeline
+    tokenizes each text once per distinct tokenizer (teacher and student may
+    use different vocabularies or sequence lengths) and the compiled step
+    sees `{"student": tokens, "teacher": tokens}` (`"teacher"` is left out
+    when both tokenize alike), so `jit_compile=True` works.
+
     Args:
         student: functional Keras classifier (softmax or logits, read from
             its last layer). Trained in place.
@@ -77,9 +94,9 @@ class Distiller(_training.TrainsOnly, _training.AutoLoss, _distribute.StrategyAw
         feature_layer: name of the student layer whose output feeds the
             auxiliary head. Defaults to the input of the last layer.
         teacher_value_range: `(low, high)` the teacher expects, when it
-            differs from `value_range`.
+            differs from `value_range`. Image models only.
         value_range: `(low, high)` of the student's inputs. Defaults to
-            `(0, 255)`.
+            `(0, 255)`. Image models only.
 
     Example:
 
@@ -105,6 +122,7 @@ class Distiller(_training.TrainsOnly, _training.AutoLoss, _distribute.StrategyAw
     """
 
     _trained_attributes = ("student", "auxiliary_head")
+    _text = False
 
     def __init__(
         self,
@@ -131,12 +149,16 @@ class Distiller(_training.TrainsOnly, _training.AutoLoss, _distribute.StrategyAw
         self.teacher_value_range = (
             None if teacher_value_range is None else _adapt.check_value_range("teacher_value_range", teacher_value_range)
         )
-        student_shape = _adapt.model_input_shape(student, "student")
-        teacher_shape = _adapt.model_input_shape(teacher, "teacher")
-        _adapt.check_adaptable(
-            student_shape, teacher_shape, argument="teacher",
-            what_from="student inputs", what_to="the teacher input",
-        )
+        self._text = _check_text_pair(student, teacher, teacher_value_range)
+        self._shared_tokens = self._text and text_models.same_tokenization(student, teacher)
+        student_shape = teacher_shape = None
+        if not self._text:
+            student_shape = _adapt.model_input_shape(student, "student")
+            teacher_shape = _adapt.model_input_shape(teacher, "teacher")
+            _adapt.check_adaptable(
+                student_shape, teacher_shape, argument="teacher",
+                what_from="student inputs", what_to="the teacher input",
+            )
         teacher_range = self.teacher_value_range or self.value_range
         self._teacher_from_logits = _outputs.detect_from_logits("teacher", teacher, teacher_shape, teacher_range)
         self._loss_from_logits = _outputs.detect_from_logits("student", student, student_shape, self.value_range)
@@ -162,7 +184,8 @@ class Distiller(_training.TrainsOnly, _training.AutoLoss, _distribute.StrategyAw
                     "Invalid value received for argument `feature_layer`: the auxiliary head needs "
                     f"flat features (batch, units); the chosen tensor has shape {tuple(features.shape)}."
                 )
-            self._student_view = keras.Model(student.inputs, [student.outputs[0], features], name="student_view")
+            inputs = student.input if self._text else student.inputs  # text: the token dict
+            self._student_view = keras.Model(inputs, [student.outputs[0], features], name="student_view")
             self.auxiliary_head = keras.layers.Dense(teacher_classes, name="auxiliary_head", dtype=_head_dtype())
             self.auxiliary_head.build(tuple(features.shape))
         self.student = student
@@ -174,46 +197,109 @@ class Distiller(_training.TrainsOnly, _training.AutoLoss, _distribute.StrategyAw
         self.built = True
 
     def call(self, inputs, training=False):
-        return self.student(inputs, training=training)
+        return self.student(self._student_inputs(inputs), training=training)
 
     def teacher_probabilities(self, inputs):
-        """The teacher's softened float32 probabilities `softmax(t / T)` for student inputs."""
-        x = _adapt.adapt(
-            inputs, self._student_shape, self._teacher_shape,
-            self.value_range, self.teacher_value_range or self.value_range,
-        )
-        outputs = self.teacher(x, training=False)
+        """The teacher's softened float32 probabilities `softmax(t / T)` for student inputs.
+
+        Text distillers also take raw strings.
+        """
+        outputs = self.teacher(self._teacher_inputs(inputs), training=False)
         return ops.stop_gradient(_outputs.probabilities(outputs, self._teacher_from_logits, self.temperature))
 
     def train_step(self, data):
         x, y, sample_weight = keras.utils.unpack_x_y_sample_weight(data)
+        if y is None and self.alpha != 1.0:
+            raise _unlabelled_error(self.alpha)
         teacher_p = self.teacher_probabilities(x)
+        student_x = self._student_inputs(x)
         with tf.GradientTape() as tape:
             if self._student_view is None:
-                y_pred = self.student(x, training=True)
+                y_pred = self.student(student_x, training=True)
                 student_logits = _outputs.log_probabilities(y_pred, self._loss_from_logits)
             else:
-                y_pred, features = self._student_view(x, training=True)
+                y_pred, features = self._student_view(student_x, training=True)
                 student_logits = ops.cast(self.auxiliary_head(features), "float32")
-            supervised = self.compute_loss(x=x, y=y, y_pred=y_pred, sample_weight=sample_weight, training=True)
             student_log_p = ops.log_softmax(student_logits / self.temperature, axis=-1)
             kl = ops.sum(teacher_p * (ops.log(ops.clip(teacher_p, 1e-7, 1.0)) - student_log_p), axis=-1)
             if sample_weight is not None:
                 kl = kl * ops.reshape(ops.cast(sample_weight, "float32"), (-1,))
             distillation = ops.mean(kl) * self.temperature**2
-            loss = (1.0 - self.alpha) * supervised + _training.per_replica(self.alpha * distillation)
+            loss = _training.per_replica(self.alpha * distillation)
+            if y is not None:
+                supervised = self.compute_loss(x=x, y=y, y_pred=y_pred, sample_weight=sample_weight, training=True)
+                loss = loss + (1.0 - self.alpha) * supervised
             _training.track_loss(self, loss, ops.shape(y_pred)[0])
             scaled = self.optimizer.scale_loss(loss)
         _training.apply_gradients(self, tape, scaled, self.trainable_variables)
         self.distillation_loss_tracker.update_state(distillation)
+        if y is None:  # no labels for the compiled metrics
+            return {"loss": self._loss_tracker.result(), "distillation_loss": self.distillation_loss_tracker.result()}
         return self.compute_metrics(x, y, y_pred, sample_weight=sample_weight)
 
     def fit(self, x=None, y=None, *args, **kwargs):
-        """`keras.Model.fit`; numpy inputs are checked against `student` before training."""
+        """`keras.Model.fit`; in-memory inputs and labels are checked against `student` first."""
         _checks.check_dataset_not_empty("x", x)
-        _checks.check_training_arrays(self.student, x, y, kind=_checks.label_kind(self))
-        _checks.check_validation_data(self.student, kwargs.get("validation_data"), kind=_checks.label_kind(self))
+        kind = _checks.label_kind(self)
+        if y is None and x is not None and not isinstance(x, tf.data.Dataset) and self.alpha != 1.0:
+            raise _unlabelled_error(self.alpha)
+        if self._text:
+            count = len(x) if text_pipeline.is_text(x) else None
+            _checks.check_labels_of(self.student, y, kind=kind, count=count)
+            validation = kwargs.get("validation_data")
+            if isinstance(validation, (tuple, list)) and len(validation) in (2, 3):
+                _checks.check_labels_of(self.student, validation[1], name="validation_data[1]", kind=kind)
+        else:
+            _checks.check_training_arrays(self.student, x, y, kind=kind)
+            _checks.check_validation_data(self.student, kwargs.get("validation_data"), kind=kind)
         return super().fit(x, y, *args, **kwargs)
+
+    def get_metrics_result(self):
+        compiled = getattr(self, "_compile_metrics", None)
+        if compiled is None or compiled.built:
+            return super().get_metrics_result()
+        # Unlabelled fits (a transfer set) never build the compiled metrics: the losses only.
+        return {m.name: float(ops.convert_to_numpy(m.result())) for m in self.metrics if m is not compiled}
+
+    # === Inputs of the two models ===
+
+    def _student_inputs(self, inputs):
+        if self._text and isinstance(inputs, dict) and "student" in inputs:
+            return inputs["student"]
+        return inputs
+
+    def _teacher_inputs(self, inputs):
+        if not self._text:
+            return _adapt.adapt(
+                inputs, self._student_shape, self._teacher_shape,
+                self.value_range, self.teacher_value_range or self.value_range,
+            )
+        if text_pipeline.is_text(inputs):
+            inputs = self._tokenize(tf.constant(text_pipeline._as_text_array(inputs, "inputs")))
+        if isinstance(inputs, dict) and "student" in inputs:
+            return inputs.get("teacher", inputs["student"])
+        if self._shared_tokens:
+            return inputs
+        raise ValueError(
+            "Invalid value received for argument `inputs`: teacher and student tokenize differently, so "
+            "the teacher cannot read the student's token dict. Pass raw strings (tokenized for each model in "
+            "the input pipeline) or a dict {'student': tokens, 'teacher': tokens}. "
+            f"Received: a dict with keys {sorted(inputs) if isinstance(inputs, dict) else type(inputs).__name__}."
+        )
+
+    def _takes_text(self):
+        return self._text
+
+    def _tokenize(self, texts):
+        tokens = {"student": text_models.tokenize_for(self.student, texts)}
+        if not self._shared_tokens:
+            tokens["teacher"] = text_models.tokenize_for(self.teacher, texts)
+        return tokens
+
+    def _check_lengths(self, texts, argument):
+        text_models.check_lengths_for(self.student, texts, argument)
+        if not self._shared_tokens:
+            text_models.check_lengths_for(self.teacher, texts, argument)
 
     def test_step(self, data):
         logs = super().test_step(data)
@@ -236,3 +322,26 @@ class Distiller(_training.TrainsOnly, _training.AutoLoss, _distribute.StrategyAw
     @classmethod
     def from_config(cls, config):
         return _training.revive(cls, config, nested=("student", "teacher"))
+
+
+def _check_text_pair(student, teacher, teacher_value_range):
+    """Whether the pair is text models (both), else image/array models (neither)."""
+    student_text, teacher_text = text_models.is_text_model(student), text_models.is_text_model(teacher)
+    if student_text != teacher_text:
+        text_side, other, model = ("student", "teacher", teacher) if student_text else ("teacher", "student", student)
+        raise ValueError(
+            f"Invalid value received for argument `{other}`: the {text_side} is a text model (it has a "
+            f"`preprocessor` and takes token dicts), so the {other} must be one too, e.g. a "
+            f"`keras_transfer.build_text_classifier(...)` model. Received: {other}={getattr(model, 'name', model)!r}."
+        )
+    if student_text and teacher_value_range is not None:
+        raise _checks.invalid("teacher_value_range", "None for text models (it rescales images)", teacher_value_range)
+    return student_text
+
+
+def _unlabelled_error(alpha):
+    return ValueError(
+        f"Invalid value received for argument `y`: labels are needed with alpha={alpha} (the labels' term "
+        f"weighs {1.0 - alpha:g}). Received: y=None. Pass labels, or build the distiller with alpha=1.0 to "
+        "distil on unlabelled inputs (a transfer set)."
+    )

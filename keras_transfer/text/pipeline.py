@@ -71,77 +71,31 @@ def _as_text_array(x, argument):
     return np.array(decoded, dtype=str) if decoded else np.array([], dtype=str)
 
 
-class TextPipelineModel(keras.Model):
-    """Base of the text models: a numeric functional model plus its preprocessor.
+def tokenize(preprocessor, texts):
+    """`preprocessor(texts)`, a keras-hub token dict, with boolean masks as int32.
 
-    Subclasses build a functional graph on the preprocessor's outputs (token
-    ids, padding mask, ...) and set `self.preprocessor` and
-    `self.on_too_long`.
+    keras-hub packers give a bool padding mask; backbone inputs are int32, and
+    tf.distribute cannot reduce bool batches (Keras averages the first batch).
+    """
+    return {
+        key: tf.cast(value, "int32") if value.dtype == tf.bool else value
+        for key, value in preprocessor(texts).items()
+    }
+
+
+class TextInputs:
+    """Mixin: `fit`, `evaluate`, `predict`, `*_on_batch` and calls take raw strings.
+
+    Strings are turned into a `tf.data` pipeline that tokenizes them, so the
+    compiled step only sees numbers. The class provides `_tokenize(texts)`
+    (a string tensor to what the step takes) and `_check_lengths(texts,
+    argument)` (eager checks of in-memory texts); `_takes_text()` says whether
+    strings are accepted at all (a model may take text or not depending on
+    what it wraps). Inputs that are not strings pass through unchanged.
     """
 
-    # === Preprocessing ===
-
-    def _special_tokens(self):
-        cached = getattr(self, "_special_token_count", None)
-        if cached is None:
-            packed = self.preprocessor(tf.constant([""]))
-            cached = int(tf.reduce_sum(tf.cast(packed["padding_mask"], "int32")))
-            self._special_token_count = cached
-        return cached
-
-    def _token_limit(self):
-        """Tokens a text may have before it is truncated (special tokens excluded)."""
-        return int(self.preprocessor.sequence_length) - self._special_tokens()
-
-    def _count_too_long(self, texts):
-        tokens = self.preprocessor.tokenizer(tf.constant(texts))
-        if isinstance(tokens, tf.RaggedTensor):
-            lengths = tokens.row_lengths().numpy()
-        else:  # keras-hub returns Python lists outside a graph
-            lengths = np.array([len(row) for row in tokens])
-        return int(np.sum(lengths > self._token_limit())), int(lengths.max(initial=0))
-
-    def _check_lengths(self, texts, argument):
-        too_long, longest = self._count_too_long(list(texts))
-        if not too_long:
-            return
-        limit = self._token_limit()
-        length = int(self.preprocessor.sequence_length)
-        if self.on_too_long == "error":
-            raise ValueError(
-                f"Invalid value received for argument `{argument}`: {too_long} of {len(texts)} texts "
-                f"have more than {limit} tokens (the longest has {longest}), which does not fit "
-                f"sequence_length={length} with the special tokens, and the model was built with "
-                "on_too_long='error'. Shorten the texts, build the model with a larger "
-                "`sequence_length` (at most the backbone's `max_sequence_length`), or use "
-                "on_too_long='truncate'."
-            )
-        warnings.warn(
-            f"{too_long} of {len(texts)} texts in `{argument}` have more than {limit} tokens "
-            f"(the longest has {longest}); they are truncated to sequence_length={length} "
-            "(on_too_long='truncate'). Pass `sequence_length=` to `build_text_classifier` "
-            "(at most the backbone's `max_sequence_length`) to keep more.",
-            stacklevel=_caller_stacklevel(),
-        )
-
-    def _tokenize(self, texts):
-        if self.on_too_long == "error":
-            lengths = self.preprocessor.tokenizer(texts).row_lengths()
-            limit = tf.cast(self._token_limit(), lengths.dtype)
-            tf.debugging.assert_less_equal(
-                lengths, limit,
-                message=(
-                    f"A text has more than {self._token_limit()} tokens (sequence_length="
-                    f"{int(self.preprocessor.sequence_length)} with special tokens) and the model "
-                    "was built with on_too_long='error'."
-                ),
-            )
-        # keras-hub packers give a bool padding mask; the backbone input is int32, and
-        # tf.distribute cannot reduce bool batches (Keras averages the first batch).
-        return {
-            key: tf.cast(value, "int32") if value.dtype == tf.bool else value
-            for key, value in self.preprocessor(texts).items()
-        }
+    def _takes_text(self):
+        return True
 
     def _preprocess_samples(self, x, y=None, sample_weight=None):
         return keras.utils.pack_x_y_sample_weight(self._tokenize(x), y, sample_weight)
@@ -169,6 +123,8 @@ class TextPipelineModel(keras.Model):
 
     def _dataset(self, x, y, sample_weight, batch_size, *, shuffle, argument="x"):
         """A `tf.data.Dataset` of token batches for `x`, or `None` if `x` is not text."""
+        if not self._takes_text():
+            return None
         if isinstance(x, tf.data.Dataset):
             for value, name in ((y, "y"), (sample_weight, "sample_weight"), (batch_size, "batch_size")):
                 if value is not None:
@@ -184,20 +140,11 @@ class TextPipelineModel(keras.Model):
             return self._text_dataset(x, y, sample_weight, batch_size, shuffle=shuffle, argument=argument)
         return None
 
-    @property
-    def raw_input_spec(self):
-        """The input an exported model takes: a 1-D batch of strings.
-
-        `model.inputs` are the token ids the compiled step sees; exporters
-        that serve raw inputs use this spec and call the model on it (calling
-        the model on a string tensor tokenizes first).
-        """
-        return tf.TensorSpec(shape=(None,), dtype=tf.string, name="texts")
 
     # === keras.Model overrides ===
 
     def __call__(self, *args, **kwargs):
-        if args and (isinstance(args[0], (str, bytes)) or is_text(args[0])):
+        if args and self._takes_text() and (isinstance(args[0], (str, bytes)) or is_text(args[0])):
             texts = args[0]
             if not isinstance(texts, tf.Tensor):
                 texts = tf.constant(_as_text_array(texts, "inputs"))
@@ -272,7 +219,7 @@ class TextPipelineModel(keras.Model):
         return super().predict(x, batch_size=batch_size, verbose=verbose, steps=steps, callbacks=callbacks)
 
     def _batch(self, x, y=None, sample_weight=None):
-        if isinstance(x, (str, bytes)) or is_text(x):
+        if self._takes_text() and (isinstance(x, (str, bytes)) or is_text(x)):
             texts = _as_text_array(x, "x")
             self._check_lengths(texts, "x")
             x = self._tokenize(tf.constant(texts))
@@ -289,6 +236,86 @@ class TextPipelineModel(keras.Model):
     def predict_on_batch(self, x):
         x, _, _ = self._batch(x)
         return super().predict_on_batch(x)
+
+
+class TextPipelineModel(TextInputs, keras.Model):
+    """Base of the text models: a numeric functional model plus its preprocessor.
+
+    Subclasses build a functional graph on the preprocessor's outputs (token
+    ids, padding mask, ...) and set `self.preprocessor` and
+    `self.on_too_long`.
+    """
+
+    # === Preprocessing ===
+
+    def _special_tokens(self):
+        cached = getattr(self, "_special_token_count", None)
+        if cached is None:
+            packed = self.preprocessor(tf.constant([""]))
+            cached = int(tf.reduce_sum(tf.cast(packed["padding_mask"], "int32")))
+            self._special_token_count = cached
+        return cached
+
+    def _token_limit(self):
+        """Tokens a text may have before it is truncated (special tokens excluded)."""
+        return int(self.preprocessor.sequence_length) - self._special_tokens()
+
+    def _count_too_long(self, texts):
+        tokens = self.preprocessor.tokenizer(tf.constant(texts))
+        if isinstance(tokens, tf.RaggedTensor):
+            lengths = tokens.row_lengths().numpy()
+        else:  # keras-hub returns Python lists outside a graph
+            lengths = np.array([len(row) for row in tokens])
+        return int(np.sum(lengths > self._token_limit())), int(lengths.max(initial=0))
+
+    def _check_lengths(self, texts, argument):
+        too_long, longest = self._count_too_long(list(texts))
+        if not too_long:
+            return
+        limit = self._token_limit()
+        length = int(self.preprocessor.sequence_length)
+        if self.on_too_long == "error":
+            raise ValueError(
+                f"Invalid value received for argument `{argument}`: {too_long} of {len(texts)} texts "
+                f"have more than {limit} tokens (the longest has {longest}), which does not fit "
+                f"sequence_length={length} with the special tokens, and the model was built with "
+                "on_too_long='error'. Shorten the texts, build the model with a larger "
+                "`sequence_length` (at most the backbone's `max_sequence_length`), or use "
+                "on_too_long='truncate'."
+            )
+        warnings.warn(
+            f"{too_long} of {len(texts)} texts in `{argument}` have more than {limit} tokens "
+            f"(the longest has {longest}); they are truncated to sequence_length={length} "
+            "(on_too_long='truncate'). Pass `sequence_length=` to `build_text_classifier` "
+            "(at most the backbone's `max_sequence_length`) to keep more.",
+            stacklevel=_caller_stacklevel(),
+        )
+
+    def _tokenize(self, texts):
+        if self.on_too_long == "error":
+            lengths = self.preprocessor.tokenizer(texts).row_lengths()
+            limit = tf.cast(self._token_limit(), lengths.dtype)
+            tf.debugging.assert_less_equal(
+                lengths, limit,
+                message=(
+                    f"A text has more than {self._token_limit()} tokens (sequence_length="
+                    f"{int(self.preprocessor.sequence_length)} with special tokens) and the model "
+                    "was built with on_too_long='error'."
+                ),
+            )
+        return tokenize(self.preprocessor, texts)
+
+    @property
+    def raw_input_spec(self):
+        """The input an exported model takes: a 1-D batch of strings.
+
+        `model.inputs` are the token ids the compiled step sees; exporters
+        that serve raw inputs use this spec and call the model on it (calling
+        the model on a string tensor tokenizes first).
+        """
+        return tf.TensorSpec(shape=(None,), dtype=tf.string, name="texts")
+
+    # === Export ===
 
     def export(self, filepath, format="tf_saved_model", verbose=None, input_signature=None, **kwargs):
         """Exports for inference; the default SavedModel takes raw strings.

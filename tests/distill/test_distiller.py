@@ -89,6 +89,32 @@ class TestDistiller(TestCase):
         distiller.fit(x, y, sample_weight=np.ones(6), batch_size=6, verbose=0)
         assert tiny.changed(before[:4], student)
 
+    def test_unlabelled_transfer_set(self):
+        teacher, student = tiny.classifier(3, name="teacher"), tiny.classifier(3, name="student")
+        distiller = kt.distill.Distiller(student, teacher, label_space="shared", alpha=1.0, temperature=1.0)
+        distiller.compile(optimizer=keras.optimizers.Adam(0.05), metrics=["accuracy"], jit_compile=True)
+        x = tiny.images(32, seed=5)
+        history = distiller.fit(x, batch_size=16, epochs=30, verbose=0).history
+        assert set(history) == {"loss", "distillation_loss"}
+        assert history["distillation_loss"][-1] < 0.5 * history["distillation_loss"][0]
+        agreement = (student.predict(x, verbose=0).argmax(-1) == teacher.predict(x, verbose=0).argmax(-1)).mean()
+        assert agreement > 0.8
+        import tensorflow as tf
+
+        history = distiller.fit(tf.data.Dataset.from_tensor_slices(x).batch(16), verbose=0).history
+        assert set(history) == {"loss", "distillation_loss"}
+
+    def test_unlabelled_inputs_need_alpha_one(self):
+        distiller = kt.distill.Distiller(tiny.classifier(3), tiny.classifier(3), label_space="shared", alpha=0.7)
+        distiller.compile(optimizer="adam")
+        x = tiny.images(4, seed=6)
+        with pytest.raises(ValueError, match=r"`y`.*alpha=0.7.*Received: y=None.*alpha=1.0"):
+            distiller.fit(x, verbose=0)
+        import tensorflow as tf
+
+        with pytest.raises(ValueError, match=r"`y`.*alpha=0.7.*alpha=1.0"):
+            distiller.fit(tf.data.Dataset.from_tensor_slices(x).batch(2), verbose=0)
+
     @pytest.mark.parametrize("policy, jit", tiny.PRECISION_AXES)
     def test_mixed_precision(self, policy, jit):
         keras.config.set_dtype_policy(policy)

@@ -20,17 +20,17 @@ MAX_SEQUENCE_LENGTH = 16
 NUM_LAYERS = 2
 
 
-def make_tiny_preset(directory=None, *, seed=7, dropout=0.1):
+def make_tiny_preset(directory=None, *, seed=7, dropout=0.1, sequence_length=SEQUENCE_LENGTH, num_layers=NUM_LAYERS):
     """Writes the tiny preset (backbone config + weights, tokenizer, preprocessor)."""
     import keras_hub
 
     directory = directory or tempfile.mkdtemp(prefix="kt_tiny_bert_")
     keras.utils.set_random_seed(seed)
     tokenizer = keras_hub.models.BertTokenizer(vocabulary=VOCABULARY, lowercase=True)
-    preprocessor = keras_hub.models.BertTextClassifierPreprocessor(tokenizer, sequence_length=SEQUENCE_LENGTH)
+    preprocessor = keras_hub.models.BertTextClassifierPreprocessor(tokenizer, sequence_length=sequence_length)
     backbone = keras_hub.models.BertBackbone(
         vocabulary_size=len(VOCABULARY),
-        num_layers=NUM_LAYERS,
+        num_layers=num_layers,
         num_heads=2,
         hidden_dim=8,
         intermediate_dim=16,
