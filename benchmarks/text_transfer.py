@@ -46,7 +46,8 @@ LEARNING_RATE = 1e-4
 DECAY = 0.8
 
 
-def run_finetune(task, shots, seed, *, pretrained, decay=None, epochs=None):
+def finetuned(task, shots, seed, *, pretrained, decay=None, epochs=None):
+    """The encoder + head trained on `task["train"]`, best epoch on validation; `(model, info)`."""
     keras.utils.set_random_seed(seed)
     model = kt.build_text_classifier(
         demo.minilm_directory(), len(task["topics"]), weights="pretrained" if pretrained else None,
@@ -56,14 +57,19 @@ def run_finetune(task, shots, seed, *, pretrained, decay=None, epochs=None):
     if decay is not None:
         callbacks.append(kt.callbacks.DiscriminativeLR(decay=decay))
     model.compile(keras.optimizers.AdamW(LEARNING_RATE), "sparse_categorical_crossentropy", metrics=["accuracy"])
-    (x, y), (vx, vy), (tx, ty) = task["train"], task["validation"], task["test"]
+    (x, y), (vx, vy) = task["train"], task["validation"]
     history = model.fit(
         x, y, validation_data=(vx, vy), epochs=epochs or EPOCHS[shots], batch_size=BATCH_SIZE[shots],
         verbose=0, callbacks=callbacks,
     )
     best = int(np.argmax(history.history["val_accuracy"]))
-    accuracy = float(model.evaluate(tx, ty, batch_size=64, verbose=0)[1])
-    return accuracy, {"best_epoch": best + 1, "val_accuracy": float(history.history["val_accuracy"][best])}
+    return model, {"best_epoch": best + 1, "val_accuracy": float(history.history["val_accuracy"][best])}
+
+
+def run_finetune(task, shots, seed, *, pretrained, decay=None, epochs=None):
+    model, info = finetuned(task, shots, seed, pretrained=pretrained, decay=decay, epochs=epochs)
+    tx, ty = task["test"]
+    return float(model.evaluate(tx, ty, batch_size=64, verbose=0)[1]), info
 
 
 def run_tfidf(task):

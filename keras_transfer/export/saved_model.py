@@ -64,7 +64,10 @@ def export_saved_model(model, path, *, kind="classifier", class_names=None, feat
     """Writes a SavedModel for TF Serving and TF Hub.
 
     The SavedModel takes the same raw inputs as the Keras model (e.g. images
-    in [0, 255]: preprocessing is inside the model) and can be used by:
+    in [0, 255]: preprocessing is inside the model; text models of this
+    package take a 1-D batch of strings, input name `texts`, and tokenize in
+    the graph: load those after `import tensorflow_text`, e.g. with
+    `keras_transfer.text.load_saved_model`) and can be used by:
 
     - TF Serving / `tf.saved_model.load(path).signatures["serving_default"]`:
       for `kind="classifier"` it returns `probabilities`, `class_ids`,
@@ -82,7 +85,8 @@ def export_saved_model(model, path, *, kind="classifier", class_names=None, feat
     interrupted export leaves a previous one intact.
 
     Args:
-        model: a built `keras.Model` with one input.
+        model: a built `keras.Model` with one input, or a text model
+            (`build_text_classifier`).
         path: the SavedModel directory.
         kind: `"classifier"` (predictions) or `"feature_vector"` (the
             backbone's pooled features: a TF Hub image feature vector).
@@ -116,7 +120,8 @@ def export_saved_model(model, path, *, kind="classifier", class_names=None, feat
     path = check_target(path, overwrite)
     if not model.built or not model.inputs:
         raise _checks.invalid("model", "a built model with a known input (call it once or build it)", model)
-    if len(model.inputs) != 1:
+    raw_spec = getattr(model, "raw_input_spec", None)  # text models: raw strings, tokenized in the graph
+    if raw_spec is None and len(model.inputs) != 1:
         raise _checks.invalid("model", "a model with exactly one input", model)
     target = model if kind == "classifier" else _feature_model(model, feature_layer)
     if class_names is not None:
@@ -130,15 +135,20 @@ def export_saved_model(model, path, *, kind="classifier", class_names=None, feat
             raise _checks.invalid("class_names", f"{expected} names (one per class)", list(class_names))
         class_names = list(class_names)
 
-    spec_input = model.inputs[0]
-    input_name = getattr(spec_input, "name", None) or "inputs"
-    input_name = input_name.split(":")[0].replace("/", "_") or "inputs"
-    dtype = spec_input.dtype if spec_input.dtype is not None else "float32"
-    spec = tf.TensorSpec(shape=(None, *spec_input.shape[1:]), dtype=dtype, name=input_name)
+    if raw_spec is not None:
+        spec, input_name = raw_spec, raw_spec.name
+    else:
+        spec_input = model.inputs[0]
+        input_name = getattr(spec_input, "name", None) or "inputs"
+        input_name = input_name.split(":")[0].replace("/", "_") or "inputs"
+        dtype = spec_input.dtype if spec_input.dtype is not None else "float32"
+        spec = tf.TensorSpec(shape=(None, *spec_input.shape[1:]), dtype=dtype, name=input_name)
     activation = _output_activation(model)
 
     root = tf.__internal__.tracking.AutoTrackable()
     root.keras_model = target
+    if raw_spec is not None:
+        root.preprocessor = model.preprocessor  # the tokenizer's vocabulary travels with the graph
     root.variables = list(target.variables)
     from keras_transfer.fine_tuning.group_optimizer import trainable_capable_variables
 

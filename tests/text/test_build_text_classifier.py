@@ -149,6 +149,21 @@ class TestBuildTextClassifier(TestCase):
         layer = keras.layers.TFSMLayer(path, call_endpoint="serve")
         self.assertAllClose(layer(tf.constant(TEXTS[:2])), expected[:2], atol=1e-5)
 
+    def test_export_saved_model_serves_raw_strings(self, tiny_preset):
+        model = kt.build_text_classifier(tiny_preset, 3)
+        path = self.tmp_path_str("text_export")
+        kt.export.export_saved_model(model, path, class_names=["a", "b", "c"])
+        loaded = kt.text.load_saved_model(path)
+        expected = model.predict(TEXTS[:5], verbose=0)
+        outputs = loaded.signatures["serving_default"](texts=tf.constant(TEXTS[:5]))
+        self.assertAllClose(outputs["probabilities"], expected, atol=1e-5)
+        self.assertAllEqual(outputs["class_names"].numpy().astype(str), np.array(["a", "b", "c"])[expected.argmax(-1)])
+        self.assertAllClose(loaded(tf.constant(TEXTS[:5])), expected, atol=1e-5)  # TF Hub's __call__
+        features = self.tmp_path_str("text_features")
+        kt.export.export_saved_model(model, features, kind="feature_vector")
+        served = kt.text.load_saved_model(features).signatures["serving_default"](texts=tf.constant(TEXTS[:5]))
+        self.assertAllClose(served["features"], model.feature_extractor.predict(TEXTS[:5], verbose=0), atol=1e-5)
+
     @pytest.mark.parametrize("policy", ["mixed_float16", pytest.param("mixed_bfloat16", marks=pytest.mark.large)])
     def test_mixed_precision(self, tiny_preset, policy):
         keras.config.set_dtype_policy(policy)
