@@ -26,7 +26,7 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 
 import keras_transfer as kt  # noqa: E402
-from keras_transfer.cli.demo import small_cnn  # noqa: E402
+from keras_transfer.cli.demo import pretrain_source  # noqa: E402
 
 
 def main(argv=None):
@@ -40,11 +40,7 @@ def main(argv=None):
     names = kt.data.FASHION_MNIST_CLASSES
 
     # 1. The source model: classes 0-4 only.
-    keras.utils.set_random_seed(0)
-    source = kt.build_classifier(small_cnn(), 5, input_shape=(28, 28, 1), preprocessing="unit", freeze=False)
-    source.compile("adam", "sparse_categorical_crossentropy", metrics=["accuracy"])
-    old = y_train < 5
-    source.fit(x_train[old][:source_images], y_train[old][:source_images], epochs=source_epochs, batch_size=128, verbose=0)
+    source = pretrain_source(x_train, y_train, images=source_images, epochs=source_epochs, seed=0)
     print(f"source model: {source.evaluate(x_test[y_test < 5], y_test[y_test < 5], verbose=0)[1]:.3f} accuracy on classes 0-4")
 
     # 2. Five labelled images of each new class -> a classifier, no training.

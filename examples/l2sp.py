@@ -26,7 +26,7 @@ import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
 import keras_transfer as kt  # noqa: E402
-from keras_transfer.cli.demo import small_cnn  # noqa: E402
+from keras_transfer.cli.demo import pretrain_source, small_cnn  # noqa: E402
 
 
 def fine_tune(source, x, y, *, alpha, epochs, steps):
@@ -39,7 +39,7 @@ def fine_tune(source, x, y, *, alpha, epochs, steps):
     model.compile(keras.optimizers.Adam(1e-3), "sparse_categorical_crossentropy", metrics=["accuracy"])
     callbacks = [kt.callbacks.FreezeSchedule({1: "all"}), kt.callbacks.DiscriminativeLR(decay=0.5)]
     data = tf.data.Dataset.from_tensor_slices((x, y)).shuffle(len(x), seed=1).repeat().batch(32)
-    model.fit(data, epochs=epochs, steps_per_epoch=steps, callbacks=callbacks, verbose=0)
+    model.fit(data, epochs=epochs, steps_per_epoch=steps, callbacks=callbacks, shuffle=False, verbose=0)
     moved = np.sqrt(sum(((w.numpy() - p) ** 2).sum() for w, p in zip(backbone.weights, pretrained)))
     return model, moved / np.sqrt(sum((p**2).sum() for p in pretrained))
 
@@ -54,11 +54,7 @@ def main(argv=None):
     (x_train, y_train), (x_test, y_test) = kt.data.load_fashion_mnist()
     x_train, x_test = x_train[..., None].astype("float32"), x_test[..., None].astype("float32")
 
-    keras.utils.set_random_seed(0)
-    source = kt.build_classifier(small_cnn(), 5, input_shape=(28, 28, 1), preprocessing="unit", freeze=False)
-    source.compile("adam", "sparse_categorical_crossentropy", metrics=["accuracy"])
-    old = y_train < 5
-    source.fit(x_train[old][:source_images], y_train[old][:source_images], epochs=source_epochs, batch_size=128, verbose=0)
+    source = pretrain_source(x_train, y_train, images=source_images, epochs=source_epochs, seed=0)
 
     rng = np.random.default_rng(0)
     new = np.flatnonzero(y_train >= 5)

@@ -77,6 +77,12 @@ def check_strategy_scope(model, action):
         )
 
 
+def _is_dataset(x):
+    import tensorflow as tf
+
+    return isinstance(x, tf.data.Dataset)
+
+
 class StrategyAware:
     """Mixin for the package's models under `tf.distribute`.
 
@@ -107,6 +113,11 @@ class StrategyAware:
 
     def fit(self, *args, **kwargs):
         check_strategy_scope(self, "fit")
+        x = args[0] if args else kwargs.get("x")
+        if len(args) < 9 and _is_dataset(x):
+            # Keras ignores `shuffle` for datasets and warns about its default `True`; these
+            # models are fed shuffling pipelines (domain_adaptation_dataset, ssl_dataset).
+            kwargs.setdefault("shuffle", False)
         return super().fit(*args, **kwargs)
 
     def _make_function(self, step_function):

@@ -142,9 +142,10 @@ def run_image_demo(config=None, progress=None, log=print):
         if method == "gradual_discriminative":
             # Head alone for a quarter of the steps, then everything, deeper groups slower.
             callbacks = [kt.callbacks.FreezeSchedule({1: "all"}), kt.callbacks.DiscriminativeLR(decay=0.3)]
-            model.fit(data, epochs=4, steps_per_epoch=max(1, config.target_steps // 4), callbacks=callbacks, **KERAS_QUIET)
+            model.fit(data, epochs=4, steps_per_epoch=max(1, config.target_steps // 4), callbacks=callbacks, shuffle=False,
+                      **KERAS_QUIET)
         else:
-            model.fit(data, epochs=1, steps_per_epoch=config.target_steps, **KERAS_QUIET)
+            model.fit(data, epochs=1, steps_per_epoch=config.target_steps, shuffle=False, **KERAS_QUIET)
         accuracy = float(model.evaluate(x_eval, y_eval, verbose=0, batch_size=1000)[1])
         scores.setdefault((k, method), []).append(accuracy)
         if bar is not None:

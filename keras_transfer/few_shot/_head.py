@@ -17,7 +17,7 @@ class ClassScoreHead(keras.layers.Layer):
     def __init__(self, num_classes, activation, **kwargs):
         kwargs["dtype"] = _scoring.head_dtype(kwargs.get("dtype"))
         super().__init__(**kwargs)
-        self.num_classes = _checks.check_int("num_classes", num_classes, minimum=1)
+        self.num_classes = _checks.check_int("num_classes", num_classes, minimum=2)  # one class scores nothing
         self.activation = _scoring.check_activation(activation)
         self._activation_fn = keras.activations.get(activation) if activation else None
 

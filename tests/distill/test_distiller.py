@@ -1,3 +1,5 @@
+import warnings
+
 import keras
 import numpy as np
 import pytest
@@ -102,9 +104,12 @@ class TestDistiller(TestCase):
         import tensorflow as tf
 
         labels = teacher.predict(x, verbose=0).argmax(-1)
-        history = distiller.fit(
-            tf.data.Dataset.from_tensor_slices(x).batch(16), epochs=2, validation_data=(x, labels), verbose=0
-        ).history
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            history = distiller.fit(
+                tf.data.Dataset.from_tensor_slices(x).batch(16), epochs=2, validation_data=(x, labels), verbose=0
+            ).history
+        assert not [w for w in caught if "shuffle" in str(w.message)], "no Keras warning about shuffle=True"
         assert set(history) == {"loss", "distillation_loss", "val_loss", "val_accuracy"}
         assert history["val_accuracy"][-1] > 0.8
 

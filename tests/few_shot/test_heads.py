@@ -84,6 +84,8 @@ class TestPrototypeHead(TestCase):
             kt.few_shot.PrototypeHead(2, scale=0)
         with pytest.raises(TypeError, match="`num_classes`"):
             kt.few_shot.PrototypeHead("2")
+        with pytest.raises(ValueError, match="`num_classes`.*>= 2.*Received: num_classes=1"):
+            kt.few_shot.PrototypeHead(1)
         head = kt.few_shot.PrototypeHead(3).fit_prototypes(SUPPORT, LABELS)
         with pytest.raises(ValueError, match="`embeddings`.*dimension 2"):
             head.fit_prototypes(np.zeros((6, 5)), LABELS)
