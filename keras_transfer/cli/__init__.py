@@ -81,7 +81,10 @@ def build_parser():
     demo.add_argument("--skip-text", action="store_true", help="images only (no sentence-encoder part)")
     demo.set_defaults(handler=_demo)
 
-    data_help = "an image directory (one sub-folder per class), a .npz (x_train, y_train[, x_val, y_val, x_test, y_test, x_source, y_source, x_target]) or tfds:NAME"
+    data_help = (
+        "a directory (one sub-folder per class of images, or of .txt files for --strategy text), a .npz (x_train, "
+        "y_train[, x_val, y_val, x_test, y_test, x_source, y_source, x_target]; string arrays for texts) or tfds:NAME"
+    )
     fit = commands.add_parser(
         "fit", help="train with one or more strategies by name; writes models and a report with plots",
         description="Train with transfer strategies by name (see `keras-transfer strategies`) and write a report folder: "
@@ -90,7 +93,9 @@ def build_parser():
     fit.add_argument("data", help=data_help)
     fit.add_argument("--strategy", nargs="+", default=["feature_extraction"], metavar="NAME",
                      help="one or more strategy names; several are compared (default: feature_extraction)")
-    fit.add_argument("--backbone", required=True, help="a registered backbone name, a saved .keras model, or a keras-hub preset")
+    fit.add_argument("--backbone", required=True,
+                     help="a registered backbone name, a saved .keras model, or a keras-hub preset (name or directory; "
+                     "for --strategy text, a text preset or a Hugging Face checkpoint directory)")
     fit.add_argument("--weights", default="imagenet", help="imagenet (a .keras backbone keeps its weights), none, or a weights file")
     fit.add_argument("--source", help="labelled source data (distill, pp_pssl), same formats as DATA")
     fit.add_argument("--target", help="unlabelled target images (domain adaptation, fixmatch): a directory or a .npz x_train")

@@ -1,7 +1,10 @@
-"""Datasets for the command line: an image directory, a `.npz` of arrays, or a TFDS name.
+"""Datasets for the command line: a directory, a `.npz` of arrays, or a TFDS name.
 
-Everything is loaded into NumPy arrays of raw images (float32, [0, 255]) and
-integer labels, which is what `keras_transfer.transfer` takes.
+Everything is loaded into NumPy arrays of raw images (float32, [0, 255]), or
+of strings for the strategies that take texts, and integer labels: what
+`keras_transfer.transfer` takes. A directory holds one sub-folder per class
+of images, or of `.txt` files (one text per file, as
+`keras.utils.text_dataset_from_directory` reads them).
 """
 
 import dataclasses
@@ -33,19 +36,21 @@ class Arrays:
     class_names: list = None
 
 
-def load(spec, *, argument, labels=True, image_size=None, grayscale=False, download=False, data_dir=None):
-    """Loads `spec`: `tfds:NAME`, a `.npz` file or an image directory."""
+def load(spec, *, argument, labels=True, texts=False, image_size=None, grayscale=False, download=False, data_dir=None):
+    """Loads `spec`: `tfds:NAME`, a `.npz` file or a directory (of images, or of texts if `texts`)."""
     if spec.startswith("tfds:"):
-        return _tfds(spec[len("tfds:"):], argument, data_dir, download)
+        return _tfds(spec[len("tfds:"):], argument, data_dir, download, texts)
     if not os.path.exists(spec):
         raise DataError(
             f"{argument}: no such file or directory: {spec!r}. Give an image directory (one sub-folder per class), "
             "a .npz file with x_train/y_train arrays, or tfds:NAME for a TensorFlow Datasets name."
         )
     if os.path.isdir(spec):
+        if texts:
+            return _text_directory(spec, argument, labels)
         return _directory(spec, argument, labels, image_size, grayscale)
     if spec.endswith(".npz"):
-        return _npz(spec, argument)
+        return _npz(spec, argument, texts)
     raise DataError(f"{argument}: {spec!r} is a file but not a .npz archive; give a .npz, an image directory or tfds:NAME.")
 
 
@@ -54,7 +59,22 @@ def _images(x):
     return x[..., None] if x.ndim == 3 else x  # (n, h, w) grayscale -> (n, h, w, 1)
 
 
-def _npz(path, argument):
+def _inputs(x, texts, where):
+    """Images as float32, or texts as a 1-D array of `str`; the other kind is refused."""
+    x = np.asarray(x)
+    is_text = x.dtype.kind in ("U", "S", "O")
+    if is_text != texts:
+        found, wanted = ("texts", "images") if is_text else ("numbers", "texts")
+        hint = "choose --strategy text" if is_text else "give texts (strings) for --strategy text"
+        raise DataError(f"{where} holds {found}, but the chosen strategies take {wanted}: {hint}.")
+    if not texts:
+        return _images(x)
+    if x.ndim != 1:
+        raise DataError(f"{where} holds texts of shape {x.shape}; expected a 1-D array of strings.")
+    return np.array([item.decode("utf-8") if isinstance(item, bytes) else str(item) for item in x.tolist()], dtype=str)
+
+
+def _npz(path, argument, texts=False):
     with np.load(path, allow_pickle=False) as archive:
         found = {key: archive[key] for key in archive.files}
     unknown = sorted(set(found) - set(NPZ_KEYS) - {"class_names"})
@@ -65,13 +85,14 @@ def _npz(path, argument):
         if key == "class_names":
             arrays.class_names = [str(name) for name in value]
         else:
-            setattr(arrays, key, _images(value) if key.startswith("x_") else np.asarray(value).astype("int64"))
+            is_input = key.startswith("x_")
+            setattr(arrays, key, _inputs(value, texts, f"{argument}: {path}[{key!r}]") if is_input else np.asarray(value).astype("int64"))
     for x_key in ("x_train", "x_val", "x_test", "x_source"):
         y_key = "y" + x_key[1:]
         if (getattr(arrays, x_key) is None) != (getattr(arrays, y_key) is None):
             raise DataError(f"{argument}: {path} has only one of {x_key} and {y_key}; labelled arrays come in pairs.")
     if not any(getattr(arrays, key) is not None for key in ("x_train", "x_test", "x_val", "x_source", "x_target")):
-        raise DataError(f"{argument}: {path} holds no image array (expected keys among {list(NPZ_KEYS)}).")
+        raise DataError(f"{argument}: {path} holds no input array (expected keys among {list(NPZ_KEYS)}).")
     return arrays
 
 
@@ -116,7 +137,35 @@ def _directory(path, argument, labels, image_size, grayscale):
     return Arrays(description=description, x_train=x, y_train=np.concatenate(ys).astype("int64"), class_names=list(names))
 
 
-def _tfds(name, argument, data_dir, download):
+def _text_directory(path, argument, labels):
+    import keras
+
+    try:
+        dataset = keras.utils.text_dataset_from_directory(
+            path, labels="inferred" if labels else None, label_mode="int" if labels else None, batch_size=None,
+            shuffle=False, verbose=False,
+        )
+    except ValueError as error:
+        raise DataError(f"{argument}: {path!r}: {error}") from None
+    names = getattr(dataset, "class_names", None)
+    texts, ys = [], []
+    for element in dataset.as_numpy_iterator():
+        text = element[0] if labels else element
+        texts.append(text.decode("utf-8"))
+        if labels:
+            ys.append(int(element[1]))
+    if not texts:
+        raise DataError(f"{argument}: {path!r} holds no .txt file.")
+    description = f"texts of {path}"
+    x = np.array(texts, dtype=str)
+    if not labels:
+        return Arrays(description=description, x_train=x)
+    if len(names) < 2:
+        raise DataError(f"{argument}: {path!r} needs one sub-folder per class (at least 2); found {names}.")
+    return Arrays(description=description, x_train=x, y_train=np.array(ys, "int64"), class_names=list(names))
+
+
+def _tfds(name, argument, data_dir, download, texts=False):
     try:
         import tensorflow_datasets as tfds
     except ImportError:
@@ -132,7 +181,7 @@ def _tfds(name, argument, data_dir, download):
     for split, (x, y) in tfds.as_numpy(splits).items():
         key = {"train": "train", "validation": "val", "test": "test"}.get(split)
         if key:
-            setattr(arrays, f"x_{key}", _images(x))
+            setattr(arrays, f"x_{key}", _inputs(x, texts, f"{argument}: TFDS {name} ({split})"))
             setattr(arrays, f"y_{key}", np.asarray(y).astype("int64"))
     label = info.features[info.supervised_keys[1]] if info.supervised_keys else None
     arrays.class_names = list(getattr(label, "names", None) or []) or None

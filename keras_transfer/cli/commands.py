@@ -22,17 +22,23 @@ def _load_model(path):
 
 def evaluate(args):
     """Accuracy (and cross-entropy) of a saved model on a labelled dataset; returns the exit status."""
+    from keras_transfer.text.text_models import is_text_model
+
     model = _load_model(args.model)
-    height, width, channels = model.input_shape[1:]
-    arrays = _data.load(args.data, argument="data", image_size=(height, width), grayscale=channels == 1,
-                        download=args.download, data_dir=args.data_dir)
+    texts = is_text_model(model)
+    if texts:
+        arrays = _data.load(args.data, argument="data", texts=True, download=args.download, data_dir=args.data_dir)
+    else:
+        height, width, channels = model.input_shape[1:]
+        arrays = _data.load(args.data, argument="data", image_size=(height, width), grayscale=channels == 1,
+                            download=args.download, data_dir=args.data_dir)
     split = args.split
     if split == "auto":
         split = next((s for s in ("test", "val", "train") if getattr(arrays, f"y_{s}") is not None), None)
     x, y = getattr(arrays, f"x_{split}", None), getattr(arrays, f"y_{split}", None)
     if x is None or y is None:
         raise UsageError(f"data: {args.data} has no labelled '{split}' examples.")
-    if tuple(x.shape[1:]) != tuple(model.input_shape[1:]):
+    if not texts and tuple(x.shape[1:]) != tuple(model.input_shape[1:]):
         raise UsageError(f"data: images of shape {tuple(x.shape[1:])}, but the model takes {tuple(model.input_shape[1:])}.")
     probabilities = model.predict(x, batch_size=args.batch_size, verbose=args.verbose)
     if probabilities.ndim != 2 or probabilities.shape[1] <= int(y.max()):

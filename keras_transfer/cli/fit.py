@@ -13,7 +13,7 @@ from keras_transfer.cli import _report
 
 CLI_INPUTS = {
     "source": "--source DATA (labelled source examples), or x_source/y_source arrays in the .npz",
-    "target": "--target DATA (unlabelled target images), or an x_target array in the .npz",
+    "target": "--target DATA (unlabelled target inputs), or an x_target array in the .npz",
 }
 
 
@@ -94,23 +94,29 @@ def run(args, progress):
         specs = [kt.strategies.get_strategy(name) for name in args.strategy]
     except ValueError as error:
         raise UsageError(f"--strategy: {error}") from None
-    for spec in specs:
-        if spec.inputs != "images":
-            raise UsageError(
-                f"--strategy {spec.name}: it takes {spec.inputs}, and this command reads images; "
-                f"call keras_transfer.transfer({spec.name!r}, ...) from Python instead."
-            )
+    kinds = {spec.inputs for spec in specs}
+    if len(kinds) > 1:
+        by_kind = {kind: [spec.name for spec in specs if spec.inputs == kind] for kind in sorted(kinds)}
+        raise UsageError(f"--strategy mixes strategies that take different inputs: {by_kind}; run them separately.")
+    (kind,) = kinds
+    if kind not in ("images", "texts"):
+        raise UsageError(
+            f"--strategy {specs[0].name}: it takes {kind}, and this command reads images or texts; "
+            f"call keras_transfer.transfer({specs[0].name!r}, ...) from Python instead."
+        )
+    texts = kind == "texts"
     if len(set(args.strategy)) != len(args.strategy):
         raise UsageError(f"--strategy names a strategy twice: {args.strategy}.")
     options = parse_options(args.option, specs)
     backbone = backbone_from(args.backbone)
-    load = dict(image_size=args.image_size, grayscale=args.grayscale, download=args.download, data_dir=args.data_dir)
+    load = dict(image_size=args.image_size, grayscale=args.grayscale, download=args.download, data_dir=args.data_dir,
+                texts=texts)
     main = _data.load(args.data, argument="data", **load)
     if main.x_train is None:
         raise UsageError(f"data: {args.data} has no training examples (x_train/y_train, or a train split).")
     if main.y_train is None:
         raise UsageError(f"data: {args.data} has no labels (y_train).")
-    size = args.image_size or main.x_train.shape[1:3]
+    size = None if texts else args.image_size or main.x_train.shape[1:3]
     source = None if args.source is None else _data.load(args.source, argument="--source", **dict(load, image_size=size))
     target = None if args.target is None else _data.load(args.target, argument="--target", labels=False, **dict(load, image_size=size))
     x_train, y_train = main.x_train, main.y_train

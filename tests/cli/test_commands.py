@@ -151,7 +151,6 @@ def test_bench_runs_the_suite_of_the_checkout(capsys):
         (["fit", "{toy}", "--backbone", "{backbone}", "--option", "alpha=0.5"], "--option alpha: no selected strategy takes it"),
         (["fit", "{toy}", "--backbone", "{backbone}", "--option", "alpha"], "KEY=VALUE"),
         (["fit", "{labelled}", "--backbone", "{backbone}", "--strategy", "dann"], "strategy 'dann' needs --target"),
-        (["fit", "{toy}", "--backbone", "{backbone}", "--strategy", "text"], "--strategy text: it takes texts"),
         (["fit", "{toy}", "--backbone", "{backbone}", "--epochs", "0"], "`epochs`"),
         (["fit", "tfds:surely_not_a_dataset", "--backbone", "{backbone}"], "cannot load TFDS dataset 'surely_not_a_dataset'"),
         (["evaluate", "/no/model.keras", "{toy}"], "no such file: '/no/model.keras'"),
@@ -183,3 +182,55 @@ def test_offline_imagenet_weights_give_a_clear_error(files, tmp_path, capsys, mo
             "--verbose", "0"]
     assert main(argv) == 2
     assert "--weights none (random) or --weights FILE" in capsys.readouterr().err
+
+
+@pytest.fixture(scope="module")
+def text_files(tmp_path_factory):
+    """A tiny random BERT preset and a text directory: one sub-folder per class of .txt files."""
+    from tests.text.tiny_preset import make_tiny_preset, sentiment_texts
+
+    root = tmp_path_factory.mktemp("cli_text")
+    preset = make_tiny_preset(str(root / "preset"), dropout=0.0)
+    texts, labels = sentiment_texts(24, seed=5)
+    for i, (text, label) in enumerate(zip(texts, labels)):
+        folder = root / "texts" / ("positive" if label else "negative")
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / f"{i}.txt").write_text(text)
+    np.savez(root / "texts.npz", x_train=np.array(texts), y_train=labels)
+    return root, preset, texts, labels
+
+
+def test_fit_evaluate_and_export_a_text_strategy(text_files, tmp_path, capsys):
+    root, preset, texts, labels = text_files
+    out = tmp_path / "text_report"
+    code = main(["fit", str(root / "texts"), "--strategy", "text", "--backbone", preset, "--epochs", "2",
+                 "--option", "freeze=False", "--out", str(out), "--verbose", "0"])
+    assert code == 0, capsys.readouterr().err
+    summary = json.loads((out / "results.json").read_text())
+    assert summary["class_names"] == ["negative", "positive"] and summary["data"].startswith("texts of")
+    assert summary["train_examples"] + summary["val_examples"] == 24
+    model = keras.models.load_model(str(out / "text.keras"))
+    assert model.predict(texts[:3], verbose=0).shape == (3, 2)
+    capsys.readouterr()
+    assert main(["evaluate", str(out / "text.keras"), str(root / "texts.npz"), "--verbose", "0"]) == 0
+    report = capsys.readouterr().out
+    accuracy = float(report.split("accuracy: ")[1].split()[0])
+    expected = np.mean(model.predict(texts, verbose=0).argmax(-1) == labels)
+    assert abs(accuracy - expected) < 1e-4, report
+    saved = tmp_path / "text_savedmodel"
+    assert main(["export", str(out / "text.keras"), str(saved), "--class-names", "negative", "positive"]) == 0
+    import keras_transfer as kt
+
+    served = kt.text.load_saved_model(str(saved)).signatures["serving_default"](texts=tf.constant(texts[:3]))
+    np.testing.assert_allclose(served["probabilities"], model.predict(texts[:3], verbose=0), atol=1e-5)
+
+
+def test_text_strategy_errors(text_files, files, tmp_path, capsys):
+    root, preset, _, _ = text_files
+    base = ["--backbone", preset, "--out", str(tmp_path / "o"), "--verbose", "0"]
+    assert main(["fit", str(files / "toy.npz"), "--strategy", "text", *base]) == 2
+    assert "holds numbers, but the chosen strategies take texts" in capsys.readouterr().err
+    assert main(["fit", str(root / "texts.npz"), "--strategy", "feature_extraction", *base]) == 2
+    assert "holds texts, but the chosen strategies take images: choose --strategy text" in capsys.readouterr().err
+    assert main(["fit", str(root / "texts"), "--strategy", "text", "feature_extraction", *base]) == 2
+    assert "mixes strategies that take different inputs" in capsys.readouterr().err
