@@ -71,7 +71,9 @@ class Distiller(
 
     Unlabelled inputs (a transfer set): with `alpha=1.0`, `fit(x)` without
     labels (or a dataset yielding inputs only) trains on the teacher's soft
-    outputs alone; the logs are then `loss` and `distillation_loss`.
+    outputs alone; the logs are then `loss` and `distillation_loss`. With
+    `label_space="auxiliary"` that trains the features and the auxiliary
+    head; the student's own head needs labels.
 
     Text: when teacher and student are text models (a
     `keras_transfer.models.TextClassifier`, or a keras-hub task such as
