@@ -152,7 +152,7 @@ class Distiller(
             None if teacher_value_range is None else _adapt.check_value_range("teacher_value_range", teacher_value_range)
         )
         self._text = _check_text_pair(student, teacher, teacher_value_range)
-        self._shared_tokens = self._text and text_models.same_tokenization(student, teacher)
+        self._shared_tokens_known = None  # read when first needed: a loading model has no vocabulary yet
         student_shape = teacher_shape = None
         if not self._text:
             student_shape = _adapt.model_input_shape(student, "student")
@@ -288,6 +288,13 @@ class Distiller(
             "the input pipeline) or a dict {'student': tokens, 'teacher': tokens}. "
             f"Received: a dict with keys {sorted(inputs) if isinstance(inputs, dict) else type(inputs).__name__}."
         )
+
+    @property
+    def _shared_tokens(self):
+        """Whether teacher and student tokenize alike (then texts are tokenized once)."""
+        if self._shared_tokens_known is None:
+            self._shared_tokens_known = self._text and text_models.same_tokenization(self.student, self.teacher)
+        return self._shared_tokens_known
 
     def _takes_text(self):
         return self._text

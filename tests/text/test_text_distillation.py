@@ -68,6 +68,12 @@ class TestTextDistillation(TestCase):
             np.testing.assert_array_equal(before, after)
         logs = distiller.evaluate(texts, labels, verbose=0, return_dict=True)
         self.assertAllClose(logs["accuracy"], (student.predict(texts, verbose=0).argmax(-1) == labels).mean())
+        path = self.tmp_path_str("text_distiller.keras")
+        distiller.save(path)
+        revived = keras.models.load_model(path)
+        assert revived._text and revived._shared_tokens
+        self.assertAllClose(revived.predict(texts, verbose=0), student.predict(texts, verbose=0), atol=1e-5)
+        revived.fit(texts, labels, batch_size=8, verbose=0)  # compiled from the saved config, continues
 
     def test_unlabelled_transfer_set_and_auxiliary_head(self, tiny_preset_no_dropout, short_preset):
         texts, _ = sentiment_texts(32, seed=3)
