@@ -21,7 +21,7 @@ Student training (each selects its best epoch on validation accuracy):
 Also printed: texts per second through `predict` (batch 64, tokenization
 included) for teacher and student on the transfer set, measured in the same run.
 
-Run (about 15 minutes on two CPU cores):
+Run (about 35 minutes on two CPU cores, 11 per seed):
 
     nice -n 10 python benchmarks/text_distillation.py --out benchmarks/results/text_distillation.jsonl
 """
