@@ -75,6 +75,7 @@ class TestTextDistillation(TestCase):
         self.assertAllClose(revived.predict(texts, verbose=0), student.predict(texts, verbose=0), atol=1e-5)
         revived.fit(texts, labels, batch_size=8, verbose=0)  # compiled from the saved config, continues
 
+    @pytest.mark.filterwarnings("ignore:Gradients do not exist:UserWarning")  # the student's head needs labels
     def test_unlabelled_transfer_set_and_auxiliary_head(self, tiny_preset_no_dropout, short_preset):
         texts, _ = sentiment_texts(32, seed=3)
         teacher = kt.build_text_classifier(tiny_preset_no_dropout, 3, freeze=False)
@@ -82,9 +83,9 @@ class TestTextDistillation(TestCase):
         distiller = kt.distill.Distiller(student, teacher, label_space="auxiliary", alpha=1.0, temperature=1.0)
         assert distiller.auxiliary_head.units == 3
         distiller.compile(optimizer=keras.optimizers.Adam(3e-2))
-        history = distiller.fit(texts, batch_size=16, epochs=15, verbose=0).history
+        history = distiller.fit(texts, batch_size=32, epochs=8, verbose=0).history
         assert set(history) == {"loss", "distillation_loss"}
-        assert history["distillation_loss"][-1] < 0.7 * history["distillation_loss"][0]
+        assert history["distillation_loss"][-1] < 0.5 * history["distillation_loss"][0], history["distillation_loss"]
 
     def test_keras_hub_task_as_teacher(self, tiny_preset_no_dropout, short_preset):
         import keras_hub
