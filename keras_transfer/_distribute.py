@@ -77,6 +77,11 @@ def check_strategy_scope(model, action):
         )
 
 
+# `keras.Model.fit(x, y, batch_size, epochs, verbose, callbacks, validation_split,
+# validation_data, shuffle, ...)`: `shuffle` is the argument at this index.
+_FIT_SHUFFLE_POSITION = 8
+
+
 def _is_dataset(x):
     import tensorflow as tf
 
@@ -87,6 +92,8 @@ class StrategyAware:
     """Mixin for the package's models under `tf.distribute`.
 
     `compile` and `fit` check the strategy scope first (`check_strategy_scope`);
+    `fit` on a `tf.data.Dataset` does not pass Keras's default `shuffle=True`
+    (ignored for datasets, with a warning);
     `compile_from_config` compiles on `load_model` as for a model whose
     `compile` is not overridden.
     Keras 3.15 builds a model's metrics on the first batch, which it averages
@@ -114,7 +121,7 @@ class StrategyAware:
     def fit(self, *args, **kwargs):
         check_strategy_scope(self, "fit")
         x = args[0] if args else kwargs.get("x")
-        if len(args) < 9 and _is_dataset(x):
+        if len(args) <= _FIT_SHUFFLE_POSITION and _is_dataset(x):
             # Keras ignores `shuffle` for datasets and warns about its default `True`; these
             # models are fed shuffling pipelines (domain_adaptation_dataset, ssl_dataset).
             kwargs.setdefault("shuffle", False)

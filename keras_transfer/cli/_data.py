@@ -42,8 +42,9 @@ def load(spec, *, argument, labels=True, texts=False, image_size=None, grayscale
         return _tfds(spec[len("tfds:"):], argument, data_dir, download, texts)
     if not os.path.exists(spec):
         raise DataError(
-            f"{argument}: no such file or directory: {spec!r}. Give an image directory (one sub-folder per class), "
-            "a .npz file with x_train/y_train arrays, or tfds:NAME for a TensorFlow Datasets name."
+            f"{argument}: no such file or directory: {spec!r}. Give a directory (one sub-folder per class of images, "
+            "or of .txt files for --strategy text), a .npz file with x_train/y_train arrays, or tfds:NAME for a "
+            "TensorFlow Datasets name."
         )
     if os.path.isdir(spec):
         if texts:
@@ -128,13 +129,18 @@ def _directory(path, argument, labels, image_size, grayscale):
             xs.append(batch.numpy())
     if not xs:
         raise DataError(f"{argument}: {path!r} holds no image.")
-    x = np.concatenate(xs).astype("float32")
     description = f"images of {path} ({size[0]}x{size[1]}{', grayscale' if grayscale else ''})"
-    if not labels:
+    y = np.concatenate(ys) if labels else None
+    return _directory_arrays(description, np.concatenate(xs).astype("float32"), y, names, argument, path)
+
+
+def _directory_arrays(description, x, y, names, argument, path):
+    """The `Arrays` of a directory read with Keras: `y` is `None` when read without labels."""
+    if y is None:
         return Arrays(description=description, x_train=x)
     if len(names) < 2:
         raise DataError(f"{argument}: {path!r} needs one sub-folder per class (at least 2); found {names}.")
-    return Arrays(description=description, x_train=x, y_train=np.concatenate(ys).astype("int64"), class_names=list(names))
+    return Arrays(description=description, x_train=x, y_train=np.asarray(y).astype("int64"), class_names=list(names))
 
 
 def _text_directory(path, argument, labels):
@@ -156,13 +162,7 @@ def _text_directory(path, argument, labels):
             ys.append(int(element[1]))
     if not texts:
         raise DataError(f"{argument}: {path!r} holds no .txt file.")
-    description = f"texts of {path}"
-    x = np.array(texts, dtype=str)
-    if not labels:
-        return Arrays(description=description, x_train=x)
-    if len(names) < 2:
-        raise DataError(f"{argument}: {path!r} needs one sub-folder per class (at least 2); found {names}.")
-    return Arrays(description=description, x_train=x, y_train=np.array(ys, "int64"), class_names=list(names))
+    return _directory_arrays(f"texts of {path}", np.array(texts, dtype=str), ys if labels else None, names, argument, path)
 
 
 def _tfds(name, argument, data_dir, download, texts=False):

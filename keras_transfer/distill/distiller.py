@@ -277,7 +277,7 @@ class Distiller(
                 self.value_range, self.teacher_value_range or self.value_range,
             )
         if text_pipeline.is_text(inputs):
-            inputs = self._tokenize(tf.constant(text_pipeline._as_text_array(inputs, "inputs")))
+            inputs = self._tokenize_inputs(inputs)
         if isinstance(inputs, dict) and "student" in inputs:
             return inputs.get("teacher", inputs["student"])
         if self._shared_tokens:

@@ -143,12 +143,15 @@ class TextInputs:
 
     # === keras.Model overrides ===
 
+    def _tokenize_inputs(self, texts):
+        """`_tokenize` for a batch of strings given to a call (a string tensor or in-memory texts)."""
+        if not isinstance(texts, tf.Tensor):
+            texts = tf.constant(_as_text_array(texts, "inputs"))
+        return self._tokenize(texts)
+
     def __call__(self, *args, **kwargs):
         if args and self._takes_text() and (isinstance(args[0], (str, bytes)) or is_text(args[0])):
-            texts = args[0]
-            if not isinstance(texts, tf.Tensor):
-                texts = tf.constant(_as_text_array(texts, "inputs"))
-            args = (self._tokenize(texts),) + args[1:]
+            args = (self._tokenize_inputs(args[0]),) + args[1:]
         return super().__call__(*args, **kwargs)
 
     def fit(
