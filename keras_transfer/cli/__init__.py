@@ -162,6 +162,9 @@ def main(argv=None):
     except WeightsDownloadError as error:
         print(f"error: {error} On the command line: --weights none (random) or --weights FILE.", file=sys.stderr)
         return 2
+    except OSError as error:  # e.g. a keras-hub preset that cannot be downloaded offline
+        print(f"error: {error}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

@@ -41,9 +41,16 @@ def parse_options(items, specs):
     return per_strategy
 
 
-def backbone_from(text):
-    """A backbone argument: a saved `.keras` model, a keras-hub preset directory, or a registered name."""
+def backbone_from(text, *, texts=False):
+    """A backbone argument: a saved `.keras` model, a keras-hub preset directory, or a registered name.
+
+    For text strategies it is a text preset (name or directory, checked by
+    `build_text_classifier`, whose error says where it looked).
+    """
     import keras
+
+    if texts:
+        return text
 
     from keras_transfer.backbones import hub
     from keras_transfer.backbones import registry
@@ -108,7 +115,7 @@ def run(args, progress):
     if len(set(args.strategy)) != len(args.strategy):
         raise UsageError(f"--strategy names a strategy twice: {args.strategy}.")
     options = parse_options(args.option, specs)
-    backbone = backbone_from(args.backbone)
+    backbone = backbone_from(args.backbone, texts=texts)
     load = dict(image_size=args.image_size, grayscale=args.grayscale, download=args.download, data_dir=args.data_dir,
                 texts=texts)
     main = _data.load(args.data, argument="data", **load)

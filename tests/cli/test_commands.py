@@ -234,3 +234,6 @@ def test_text_strategy_errors(text_files, files, tmp_path, capsys):
     assert "holds texts, but the chosen strategies take images: choose --strategy text" in capsys.readouterr().err
     assert main(["fit", str(root / "texts"), "--strategy", "text", "feature_extraction", *base]) == 2
     assert "mixes strategies that take different inputs" in capsys.readouterr().err
+    base[1] = str(tmp_path / "no_such_preset")  # a text backbone is checked by build_text_classifier
+    assert main(["fit", str(root / "texts"), "--strategy", "text", *base]) == 2
+    assert "`preset`: looked for a local preset directory" in capsys.readouterr().err

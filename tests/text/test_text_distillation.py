@@ -119,3 +119,21 @@ class TestTextDistillation(TestCase):
             distiller.fit(["good film", "bad film"], np.array([0, 5]))
         with pytest.raises(ValueError, match="`inputs`.*tokenize differently"):
             distiller.teacher_probabilities(student.preprocessor(tf.constant(["good film"])))
+
+    def test_each_model_applies_its_own_length_policy(self, tiny_preset_no_dropout, short_preset):
+        # 7 words: 9 tokens with [CLS]/[SEP], too long for the student's 8, fine for the teacher's 12.
+        text = "good movie and very nice plot really"
+        teacher = kt.build_text_classifier(tiny_preset_no_dropout, 2)
+        student = kt.build_text_classifier(short_preset, 2, freeze=False)
+        distiller = kt.distill.Distiller(student, teacher, label_space="shared")
+        distiller.compile(optimizer="adam")
+        with pytest.warns(UserWarning, match=r"1 of 2 texts in `x` .* truncated to sequence_length=8"):
+            distiller.fit([text, "bad film"], np.array([1, 0]), verbose=0)
+        strict = kt.build_text_classifier(short_preset, 2, on_too_long="error")
+        before = _weights(strict)
+        distiller = kt.distill.Distiller(strict, teacher, label_space="shared")
+        distiller.compile(optimizer="adam")
+        with pytest.raises(ValueError, match=r"`x`: 1 of 2 texts have more than 6 tokens.*on_too_long='error'"):
+            distiller.fit([text, "bad film"], np.array([1, 0]), verbose=0)
+        for b, a in zip(before, _weights(strict)):
+            np.testing.assert_array_equal(b, a)
