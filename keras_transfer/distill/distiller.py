@@ -4,12 +4,11 @@ import keras
 import tensorflow as tf
 from keras import ops
 
-from keras_transfer import _adapt
+from keras_transfer.models import _inputs
 from keras_transfer import _checks
-from keras_transfer import _distribute
-from keras_transfer import _outputs
-from keras_transfer import _training
+from keras_transfer.models import _outputs
 from keras_transfer.api_export import keras_transfer_export
+from keras_transfer.models.transfer_model import TransferModel
 from keras_transfer.feature_extraction.transfer_classifier import _head_dtype
 from keras_transfer.text import pipeline as text_pipeline
 from keras_transfer.text import text_models
@@ -39,9 +38,7 @@ def _feature_tensor(student, feature_layer):
 
 
 @keras_transfer_export("keras_transfer.distill.Distiller")
-class Distiller(
-    _training.TrainsOnly, _training.AutoLoss, _distribute.StrategyAware, text_pipeline.TextInputs, keras.Model
-):
+class Distiller(TransferModel, text_pipeline.TextInputs, keras.Model):
     """Knowledge distillation: train `student` on labels and on `teacher`'s soft outputs.
 
     The loss is `(1 - alpha) * L(y, student(x)) + alpha * T^2 *
@@ -124,6 +121,8 @@ class Distiller(
     """
 
     _trained_attributes = ("student", "auxiliary_head")
+    _auto_loss = True
+    _nested_config = ("student", "teacher")
     _text = False
 
     def __init__(
@@ -147,17 +146,17 @@ class Distiller(
         self.label_space = _checks.check_choice("label_space", label_space, LABEL_SPACES)
         self.temperature = _checks.check_float("temperature", temperature, minimum=0.0, exclusive_minimum=True)
         self.alpha = _checks.check_float("alpha", alpha, minimum=0.0, maximum=1.0)
-        self.value_range = _adapt.check_value_range("value_range", value_range)
+        self.value_range = _inputs.check_value_range("value_range", value_range)
         self.teacher_value_range = (
-            None if teacher_value_range is None else _adapt.check_value_range("teacher_value_range", teacher_value_range)
+            None if teacher_value_range is None else _inputs.check_value_range("teacher_value_range", teacher_value_range)
         )
         self._text = _check_text_pair(student, teacher, teacher_value_range)
         self._shared_tokens_known = None  # read when first needed: a loading model has no vocabulary yet
         student_shape = teacher_shape = None
         if not self._text:
-            student_shape = _adapt.model_input_shape(student, "student")
-            teacher_shape = _adapt.model_input_shape(teacher, "teacher")
-            _adapt.check_adaptable(
+            student_shape = _inputs.model_input_shape(student, "student")
+            teacher_shape = _inputs.model_input_shape(teacher, "teacher")
+            _inputs.check_adaptable(
                 student_shape, teacher_shape, argument="teacher",
                 what_from="student inputs", what_to="the teacher input",
             )
@@ -227,13 +226,13 @@ class Distiller(
             if sample_weight is not None:
                 kl = kl * ops.reshape(ops.cast(sample_weight, "float32"), (-1,))
             distillation = ops.mean(kl) * self.temperature**2
-            loss = _training.per_replica(self.alpha * distillation)
+            loss = self._replica_loss(self.alpha * distillation)
             if y is not None:
                 supervised = self.compute_loss(x=x, y=y, y_pred=y_pred, sample_weight=sample_weight, training=True)
                 loss = loss + (1.0 - self.alpha) * supervised
-            _training.track_loss(self, loss, ops.shape(y_pred)[0])
+            self._track_loss(loss, ops.shape(y_pred)[0])
             scaled = self.optimizer.scale_loss(loss)
-        _training.apply_gradients(self, tape, scaled, self.trainable_variables)
+        self._apply_gradients(tape, scaled, self.trainable_variables)
         self.distillation_loss_tracker.update_state(distillation)
         if y is None:  # no labels for the compiled metrics
             return {"loss": self._loss_tracker.result(), "distillation_loss": self.distillation_loss_tracker.result()}
@@ -272,7 +271,7 @@ class Distiller(
 
     def _teacher_inputs(self, inputs):
         if not self._text:
-            return _adapt.adapt(
+            return _inputs.adapt(
                 inputs, self._student_shape, self._teacher_shape,
                 self.value_range, self.teacher_value_range or self.value_range,
             )
@@ -315,9 +314,8 @@ class Distiller(
         return {name: value for name, value in logs.items() if name != "distillation_loss"}
 
     def get_config(self):
-        return {
-            "name": self.name,
-            "trainable": self.trainable,
+        config = super().get_config()
+        config.update({
             "student": keras.saving.serialize_keras_object(self.student),
             "teacher": keras.saving.serialize_keras_object(self.teacher),
             "label_space": self.label_space,
@@ -326,11 +324,8 @@ class Distiller(
             "feature_layer": self.feature_layer,
             "teacher_value_range": self.teacher_value_range,
             "value_range": self.value_range,
-        }
-
-    @classmethod
-    def from_config(cls, config):
-        return _training.revive(cls, config, nested=("student", "teacher"))
+        })
+        return config
 
 
 def _check_text_pair(student, teacher, teacher_value_range):

@@ -5,8 +5,9 @@ import tensorflow as tf
 from keras import ops
 
 from keras_transfer import _checks
-from keras_transfer import _distribute
 from keras_transfer.api_export import keras_transfer_export
+from keras_transfer.models import _replicas
+from keras_transfer.models.transfer_model import TransferModel
 from keras_transfer.domain_adaptation.conditional_domain_adversarial_head import (
     ConditionalDomainAdversarialHead,
 )
@@ -28,28 +29,15 @@ def _check_layer(name, value):
     return value
 
 
-def _replicas():
-    return tf.distribute.get_strategy().num_replicas_in_sync
-
-
-def _scale(value):
-    """Per-replica share of a loss: the gradients of the replicas are summed."""
-    return value / _replicas() if _replicas() > 1 else value
-
-
-def _unscale(value):
-    return value * _replicas() if _replicas() > 1 else value
-
-
 def _synced_replicas():
     """The replica context while several replicas train in sync, else `None`."""
-    if _replicas() == 1:
+    if _replicas.num_replicas() == 1:
         return None
     return tf.distribute.get_replica_context()  # `None` in a cross-replica context
 
 
 @keras_transfer_export("keras_transfer.models.DomainAdaptationModel")
-class DomainAdaptationModel(_distribute.StrategyAware, keras.Model):
+class DomainAdaptationModel(TransferModel, keras.Model):
     """A classifier trained on labelled source data and unlabelled target data.
 
     Each training batch holds a labelled source batch and an unlabelled target
@@ -126,6 +114,8 @@ class DomainAdaptationModel(_distribute.StrategyAware, keras.Model):
         2016 workshops; Long et al., "Conditional Adversarial Domain
         Adaptation", NeurIPS 2018.
     """
+
+    _nested_config = ("feature_extractor", "classifier", "alignment")
 
     def __init__(self, feature_extractor, classifier, alignment, alignment_weight=1.0, joint_forward=True, **kwargs):
         super().__init__(**kwargs)
@@ -236,7 +226,7 @@ class DomainAdaptationModel(_distribute.StrategyAware, keras.Model):
             # holds its share of the global loss (times the replica count, as the
             # other per-replica values, so their mean is the global value).
             totals = context.all_reduce("sum", [ops.stop_gradient(t) for t in totals])
-        factor = 1.0 if context is None else float(_replicas())
+        factor = 1.0 if context is None else float(_replicas.num_replicas())
         loss = factor * 0.5 * (
             ops.sum(source_w * losses) / totals[0] + ops.sum(target_w * losses) / totals[1]
         )
@@ -268,13 +258,11 @@ class DomainAdaptationModel(_distribute.StrategyAware, keras.Model):
             )
             alignment_loss, domain_accuracy = self._alignment_loss(features, predictions, n_source, True)
             alignment_loss = ops.cast(alignment_loss, "float32")
-            loss = ops.cast(task_loss, "float32") + self.alignment_weight * _scale(alignment_loss)
-            self._loss_tracker.update_state(_unscale(loss))
-            scaled = self.optimizer.scale_loss(loss) if self.optimizer is not None else loss
-        variables = self.trainable_weights
-        gradients = tape.gradient(scaled, variables)
-        self.optimizer.apply_gradients(zip(gradients, variables))
-        self.task_loss_tracker.update_state(_unscale(task_loss))
+            loss = ops.cast(task_loss, "float32") + self.alignment_weight * self._replica_loss(alignment_loss)
+            self._track_loss(loss, n_source)
+            scaled = self.optimizer.scale_loss(loss)
+        self._apply_gradients(tape, scaled, self.trainable_weights)
+        self.task_loss_tracker.update_state(task_loss * _replicas.num_replicas())
         self.alignment_loss_tracker.update_state(alignment_loss)
         if domain_accuracy is not None:
             self.domain_accuracy_tracker.update_state(domain_accuracy)
@@ -298,12 +286,6 @@ class DomainAdaptationModel(_distribute.StrategyAware, keras.Model):
         )
         return config
 
-    @classmethod
-    def from_config(cls, config):
-        config = dict(config)
-        for key in ("feature_extractor", "classifier", "alignment"):
-            config[key] = keras.saving.deserialize_keras_object(config[key])
-        return cls(**config)
 
 
 def _check_batches(x):

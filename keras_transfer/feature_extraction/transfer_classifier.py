@@ -5,9 +5,9 @@ import collections
 import keras
 
 from keras_transfer import _checks
-from keras_transfer import _distribute
 from keras_transfer.api_export import keras_transfer_export
 from keras_transfer.backbones.image_preprocessing import ImagePreprocessing
+from keras_transfer.models.transfer_model import TransferModel
 
 POOLINGS = ("avg", "max", "flatten")
 
@@ -18,7 +18,7 @@ def _head_dtype():
 
 
 @keras_transfer_export("keras_transfer.models.TransferClassifier")
-class TransferClassifier(_distribute.StrategyAware, keras.Model):
+class TransferClassifier(TransferModel, keras.Model):
     """A backbone, its input preprocessing and a new classification head.
 
     Usually built with `keras_transfer.build_classifier`, which picks the
@@ -158,13 +158,14 @@ class TransferClassifier(_distribute.StrategyAware, keras.Model):
         outputs = self.get_layer(self._head_layer_names[-1])(x)
         return keras.Model(inputs, outputs, name=f"{self.name}_head")
 
+    _nested_config = ("backbone", "preprocessing")
+
     def get_config(self):
         preprocessing = self.preprocessing
         if not isinstance(preprocessing, str):
             preprocessing = keras.saving.serialize_keras_object(preprocessing)
-        return {
-            "name": self.name,
-            "trainable": self.trainable,
+        config = super().get_config()
+        config.update({
             "backbone": keras.saving.serialize_keras_object(self.backbone),
             "num_classes": self.num_classes,
             "input_shape": self.image_input_shape,
@@ -176,19 +177,8 @@ class TransferClassifier(_distribute.StrategyAware, keras.Model):
             "dropout": self.dropout,
             "activation": self.activation,
             "backbone_groups": self.backbone_groups,
-        }
-
-    @classmethod
-    def from_config(cls, config):
-        config = dict(config)
-        config["backbone"] = keras.saving.deserialize_keras_object(config["backbone"])
-        if isinstance(config["preprocessing"], dict):
-            config["preprocessing"] = keras.saving.deserialize_keras_object(config["preprocessing"])
-        trainable = config.pop("trainable", True)
-        model = cls(**config)
-        if not trainable:  # `trainable = True` would cascade and unfreeze the backbone
-            model.trainable = False
-        return model
+        })
+        return config
 
 
 def check_head_arguments(num_classes, pooling, hidden_units, dropout, activation):

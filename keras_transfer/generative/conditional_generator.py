@@ -5,11 +5,11 @@ import numpy as np
 import tensorflow as tf
 from keras import ops
 
-from keras_transfer import _adapt
+from keras_transfer.models import _inputs
 from keras_transfer import _checks
-from keras_transfer import _random
-from keras_transfer import _training
+from keras_transfer.models import _replicas
 from keras_transfer.api_export import keras_transfer_export
+from keras_transfer.models.transfer_model import TransferModel
 from keras_transfer.data.pipeline import available_memory_bytes
 from keras_transfer.feature_extraction.transfer_classifier import _head_dtype
 
@@ -24,7 +24,7 @@ def one_hot_labels(labels, num_classes):
 
 
 @keras_transfer_export("keras_transfer.generative.ConditionalVAE")
-class ConditionalVAE(_random.SavesSeedState, keras.Model):
+class ConditionalVAE(TransferModel, keras.Model):
     """A small convolutional conditional VAE: train it on a source set, sample `G(z, y)`.
 
     The reference generator for generative transfer when you have none. Called
@@ -120,7 +120,7 @@ class ConditionalVAE(_random.SavesSeedState, keras.Model):
         embedding_dim = num_classes * 4 if embedding_dim is None else embedding_dim
         embedding_dim = _checks.check_int("embedding_dim", embedding_dim, minimum=1)
         hidden_units = _checks.check_int("hidden_units", hidden_units, minimum=1)
-        low, high = _adapt.check_value_range("value_range", value_range)
+        low, high = _inputs.check_value_range("value_range", value_range)
         beta = _checks.check_float("beta", beta, minimum=0.0, exclusive_minimum=True)
         if seed is not None:
             seed = _checks.check_int("seed", seed, minimum=0)
@@ -192,7 +192,7 @@ class ConditionalVAE(_random.SavesSeedState, keras.Model):
         low, high = self.value_range
         mean, log_var = self.encoder([x, y], training=training)
         mean, log_var = ops.cast(mean, "float32"), ops.cast(log_var, "float32")
-        eps = _random.normal(ops.shape(mean), self.seed_generator)
+        eps = _replicas.normal(ops.shape(mean), self.seed_generator)
         z = mean + ops.exp(0.5 * log_var) * eps
         recon = ops.cast(self([z, y], training=training), "float32")
         target = (ops.cast(x, "float32") - low) / (high - low)
@@ -218,8 +218,8 @@ class ConditionalVAE(_random.SavesSeedState, keras.Model):
             loss, reconstruction, kl = self._elbo(data, training=True)
             if self.losses:
                 loss = loss + ops.sum(self.losses)
-            scaled = self.optimizer.scale_loss(_training.per_replica(loss))
-        _training.apply_gradients(self, tape, scaled, self.trainable_variables)
+            scaled = self.optimizer.scale_loss(self._replica_loss(loss))
+        self._apply_gradients(tape, scaled, self.trainable_variables)
         return self._update_trackers(loss, reconstruction, kl)
 
     def test_step(self, data):
@@ -255,9 +255,8 @@ class ConditionalVAE(_random.SavesSeedState, keras.Model):
         return self.predict([np.asarray(z, "float32"), y], batch_size=batch_size, verbose=0)
 
     def get_config(self):
-        return {
-            "name": self.name,
-            "trainable": self.trainable,
+        config = super().get_config()
+        config.update({
             "image_shape": self.image_shape,
             "num_classes": self.num_classes,
             "latent_dim": self.latent_dim,
@@ -267,11 +266,8 @@ class ConditionalVAE(_random.SavesSeedState, keras.Model):
             "value_range": self.value_range,
             "beta": self.beta,
             "seed": self.seed,
-        }
-
-    @classmethod
-    def from_config(cls, config):
-        return _training.revive(cls, config)
+        })
+        return config
 
 
 def _label_kind(labels, num_classes):

@@ -4,20 +4,17 @@ import keras
 import tensorflow as tf
 from keras import ops
 
-from keras_transfer import _adapt
+from keras_transfer.models import _inputs
 from keras_transfer import _checks
-from keras_transfer import _distribute
-from keras_transfer import _outputs
-from keras_transfer import _random
-from keras_transfer import _training
+from keras_transfer.models import _outputs
+from keras_transfer.models import _replicas
 from keras_transfer.api_export import keras_transfer_export
+from keras_transfer.models.transfer_model import TransferModel
 from keras_transfer.generative.pseudo_ssl_generator import resolve_generator
 
 
 @keras_transfer_export("keras_transfer.generative.PseudoPretrainer")
-class PseudoPretrainer(
-    _random.SavesSeedState, _training.TrainsOnly, _training.AutoLoss, _distribute.StrategyAware, keras.Model
-):
+class PseudoPretrainer(TransferModel, keras.Model):
     """Pseudo pre-training (PP): fit a target architecture on `(G_s(z, y), y)`.
 
     Each train step samples source labels `y` uniformly, `z ~ N(0, I)`,
@@ -71,6 +68,10 @@ class PseudoPretrainer(
         Generative Models", Machine Learning 2025 (arXiv:2204.12833).
     """
 
+    _trained_attributes = ("model",)
+    _auto_loss = True
+    _nested_config = ("model", "generator")
+
     def __init__(
         self,
         model,
@@ -87,7 +88,7 @@ class PseudoPretrainer(
         super().__init__(**kwargs)
         if not isinstance(model, keras.Model):
             raise _checks.invalid("model", "a Keras model", model, error=TypeError)
-        input_shape = _adapt.model_input_shape(model, "model")
+        input_shape = _inputs.model_input_shape(model, "model")
         if num_classes is not None:
             num_classes = _checks.check_int("num_classes", num_classes, minimum=2)
         latent, classes, sample_shape = resolve_generator(generator, latent_dim, num_classes)
@@ -98,11 +99,11 @@ class PseudoPretrainer(
                 f"with the {classes} source classes of the generator. Build the target architecture "
                 "with a source-class head, pre-train, then `replace_head` for the target classes."
             )
-        self.value_range = _adapt.check_value_range("value_range", value_range)
+        self.value_range = _inputs.check_value_range("value_range", value_range)
         self.generator_value_range = (
-            None if generator_value_range is None else _adapt.check_value_range("generator_value_range", generator_value_range)
+            None if generator_value_range is None else _inputs.check_value_range("generator_value_range", generator_value_range)
         )
-        _adapt.check_adaptable(
+        _inputs.check_adaptable(
             sample_shape, input_shape, argument="generator",
             what_from="generator samples", what_to="the model input",
         )
@@ -122,13 +123,13 @@ class PseudoPretrainer(
     def sample(self, batch_size):
         """A batch `(images, labels)` of pseudo source samples, adapted to `model`."""
         labels = ops.cast(
-            ops.floor(_random.uniform((batch_size,), self.seed_generator) * self.num_classes), "int32"
+            ops.floor(_replicas.uniform((batch_size,), self.seed_generator) * self.num_classes), "int32"
         )
         labels = ops.minimum(labels, self.num_classes - 1)
-        z = _random.normal((batch_size, self.latent_dim), self.seed_generator) * self.noise_scale
+        z = _replicas.normal((batch_size, self.latent_dim), self.seed_generator) * self.noise_scale
         y = ops.one_hot(labels, self.num_classes, dtype="float32")
         images = self.generator([z, y], training=False)
-        images = _adapt.adapt(
+        images = _inputs.adapt(
             images, self._sample_shape, self._input_image_shape,
             self.generator_value_range or self.value_range, self.value_range,
         )
@@ -145,9 +146,9 @@ class PseudoPretrainer(
         with tf.GradientTape() as tape:
             y_pred = self.model(x, training=True)
             loss = self.compute_loss(x=x, y=y, y_pred=y_pred, training=True)  # per replica
-            _training.track_loss(self, loss, ops.shape(x)[0])
+            self._track_loss(loss, ops.shape(x)[0])
             scaled = self.optimizer.scale_loss(loss)
-        _training.apply_gradients(self, tape, scaled, self.trainable_variables)
+        self._apply_gradients(tape, scaled, self.trainable_variables)
         return self.compute_metrics(x, y, y_pred)
 
     def fit(self, x=None, y=None, batch_size=None, epochs=1, steps_per_epoch=None, **kwargs):
@@ -188,9 +189,8 @@ class PseudoPretrainer(
         return super().fit(tokens, epochs=epochs, steps_per_epoch=steps_per_epoch, shuffle=False, **kwargs)
 
     def get_config(self):
-        return {
-            "name": self.name,
-            "trainable": self.trainable,
+        config = super().get_config()
+        config.update({
             "model": keras.saving.serialize_keras_object(self.model),
             "generator": keras.saving.serialize_keras_object(self.generator),
             "latent_dim": self.latent_dim,
@@ -199,8 +199,5 @@ class PseudoPretrainer(
             "value_range": self.value_range,
             "generator_value_range": self.generator_value_range,
             "seed": self.seed,
-        }
-
-    @classmethod
-    def from_config(cls, config):
-        return _training.revive(cls, config, nested=("model", "generator"))
+        })
+        return config

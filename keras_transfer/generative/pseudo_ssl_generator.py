@@ -4,10 +4,11 @@ import keras
 import numpy as np
 from keras import ops
 
-from keras_transfer import _adapt
+from keras_transfer.models import _inputs
 from keras_transfer import _checks
-from keras_transfer import _outputs
-from keras_transfer import _random
+from keras_transfer.models import _outputs
+from keras_transfer.models import _replicas
+from keras_transfer.models._seeds import SavesSeedState
 from keras_transfer.api_export import keras_transfer_export
 
 
@@ -90,7 +91,7 @@ def classifier_num_classes(classifier, input_shape):
 
 
 @keras_transfer_export(["keras_transfer.layers.PseudoSSLGenerator", "keras_transfer.generative.PseudoSSLGenerator"])
-class PseudoSSLGenerator(_random.SavesSeedState, keras.layers.Layer):
+class PseudoSSLGenerator(SavesSeedState, keras.layers.Layer):
     """Maps target images to pseudo samples by pseudo conditional sampling.
 
     For a batch of target images `x_t`, returns `G_s(z, p_s(x_t))`: the source
@@ -186,14 +187,14 @@ class PseudoSSLGenerator(_random.SavesSeedState, keras.layers.Layer):
             raise _checks.invalid("from_logits", "a bool", from_logits, error=TypeError)
         self.temperature = _checks.check_float("temperature", temperature, minimum=0.0, exclusive_minimum=True)
         self.noise_scale = _checks.check_float("noise_scale", noise_scale, minimum=0.0, exclusive_minimum=True)
-        self.value_range = _adapt.check_value_range("value_range", value_range)
+        self.value_range = _inputs.check_value_range("value_range", value_range)
         self.source_value_range = (
-            None if source_value_range is None else _adapt.check_value_range("source_value_range", source_value_range)
+            None if source_value_range is None else _inputs.check_value_range("source_value_range", source_value_range)
         )
         self.generator_value_range = (
-            None if generator_value_range is None else _adapt.check_value_range("generator_value_range", generator_value_range)
+            None if generator_value_range is None else _inputs.check_value_range("generator_value_range", generator_value_range)
         )
-        self.source_input_shape = _adapt.model_input_shape(source_classifier, "source_classifier", given=source_input_shape)
+        self.source_input_shape = _inputs.model_input_shape(source_classifier, "source_classifier", given=source_input_shape)
         latent, classes, sample_shape = resolve_generator(generator, latent_dim, None)
         source_classes = classifier_num_classes(source_classifier, self.source_input_shape)
         if source_classes != classes:
@@ -207,7 +208,7 @@ class PseudoSSLGenerator(_random.SavesSeedState, keras.layers.Layer):
         )
         if target_shape is not None:
             target_shape = tuple(_checks.check_int("target_shape", d, minimum=1) for d in target_shape)
-            _adapt.check_adaptable(
+            _inputs.check_adaptable(
                 sample_shape, target_shape, argument="generator",
                 what_from="generator samples", what_to="the target input (target_shape)",
             )
@@ -242,11 +243,11 @@ class PseudoSSLGenerator(_random.SavesSeedState, keras.layers.Layer):
 
     def build(self, input_shape):
         image_shape = tuple(input_shape[1:])
-        _adapt.check_adaptable(
+        _inputs.check_adaptable(
             image_shape, self.source_input_shape, argument="source_classifier",
             what_from="target images", what_to="the source classifier input",
         )
-        _adapt.check_adaptable(
+        _inputs.check_adaptable(
             self.sample_shape, self.target_shape or image_shape, argument="generator",
             what_from="generator samples", what_to="the target input",
         )
@@ -255,20 +256,20 @@ class PseudoSSLGenerator(_random.SavesSeedState, keras.layers.Layer):
     def soft_labels(self, inputs):
         """The classifier's float32 class probabilities for target images."""
         image_shape = tuple(inputs.shape[1:])
-        x = _adapt.adapt(inputs, image_shape, self.source_input_shape, self.value_range, self._source_range)
+        x = _inputs.adapt(inputs, image_shape, self.source_input_shape, self.value_range, self._source_range)
         outputs = self.source_classifier(x, training=False)
         return _outputs.probabilities(outputs, self.from_logits, self.temperature)
 
     def call(self, inputs):
         y_soft = self.soft_labels(inputs)
         batch = ops.shape(inputs)[0]
-        z = _random.normal((batch, self.latent_dim), self.seed_generator) * self.noise_scale
+        z = _replicas.normal((batch, self.latent_dim), self.seed_generator) * self.noise_scale
         if isinstance(self.generator, keras.layers.Layer):
             samples = self.generator([z, y_soft], training=False)
         else:
             samples = self.generator([z, y_soft])
         target = self.target_shape or tuple(inputs.shape[1:])
-        samples = _adapt.adapt(samples, self.sample_shape, target, self._generator_range, self.value_range)
+        samples = _inputs.adapt(samples, self.sample_shape, target, self._generator_range, self.value_range)
         return ops.stop_gradient(ops.cast(samples, self.compute_dtype))
 
     def compute_output_shape(self, input_shape):

@@ -87,6 +87,11 @@ class L2SP(keras.regularizers.Regularizer, KerasSaveable):
             self.anchor.assign(array)
         self.anchored = True
 
+    def await_anchor(self):
+        """Drops the anchor value: one must be loaded (or `set_anchor`) before the penalty runs."""
+        self.anchor = None
+        self.anchored = True
+
     def __call__(self, x):
         x = keras.ops.cast(x, "float32")
         if self.anchored:

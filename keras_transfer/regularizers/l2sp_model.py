@@ -4,9 +4,9 @@ import keras
 import numpy as np
 
 from keras_transfer import _checks
-from keras_transfer import _distribute
 from keras_transfer import groups as groups_lib
 from keras_transfer.api_export import keras_transfer_export
+from keras_transfer.models.transfer_model import TransferModel
 from keras_transfer.fine_tuning.group_optimizer import trainable_capable_variables
 from keras_transfer.regularizers.l2sp import L2SP
 
@@ -45,7 +45,7 @@ def _check_new_groups(new_groups, mapping):
 
 
 @keras_transfer_export("keras_transfer.models.L2SPModel")
-class L2SPModel(_distribute.StrategyAware, keras.Model):
+class L2SPModel(TransferModel, keras.Model):
     """Wraps a model so that fine-tuning it is regularised by L2-SP.
 
     Usually built with `keras_transfer.regularizers.apply_l2sp`. At
@@ -100,7 +100,9 @@ class L2SPModel(_distribute.StrategyAware, keras.Model):
         Learning with Convolutional Networks (ICML 2018).
     """
 
-    def __init__(self, model, *, alpha=0.1, beta=0.01, new_groups="head", groups=None, _restoring=False, **kwargs):
+    _nested_config = ("model",)
+
+    def __init__(self, model, *, alpha=0.1, beta=0.01, new_groups="head", groups=None, **kwargs):
         if isinstance(model, L2SPModel):
             raise _checks.invalid("model", "a model without L2-SP (this one already has it)", model, error=TypeError)
         structure = _input_structure(model) if isinstance(model, keras.Model) else None
@@ -132,8 +134,6 @@ class L2SPModel(_distribute.StrategyAware, keras.Model):
         for variable in trainable_capable_variables([model]):
             if id(variable) in new_ids:
                 regularizer = L2SP(beta)
-            elif _restoring:
-                regularizer = L2SP(alpha, anchored=True)  # the anchor comes from the file
             else:
                 regularizer = L2SP(alpha, anchor=variable)
             existing = variable.regularizer
@@ -178,23 +178,24 @@ class L2SPModel(_distribute.StrategyAware, keras.Model):
         }
 
     def get_config(self):
-        return {
-            "name": self.name,
-            "trainable": self.trainable,
+        config = super().get_config()
+        config.update({
             "model": keras.saving.serialize_keras_object(self.model),
             "alpha": self.alpha,
             "beta": self.beta,
             "new_groups": self.new_groups,
             "groups": self.groups,
-        }
+        })
+        return config
 
     @classmethod
     def from_config(cls, config, custom_objects=None):
-        config = dict(config)
-        config["model"] = keras.saving.deserialize_keras_object(config["model"], custom_objects=custom_objects)
-        trainable = config.pop("trainable", True)
-        model = cls(**config, _restoring=True)
-        model.trainable = trainable
+        model = super().from_config(config, custom_objects=custom_objects)
+        # The anchors (pretrained values) come from the file being loaded, not from
+        # the freshly built weights: one that is not loaded refuses to run.
+        for regularizer in model.l2sp_regularizers:
+            if regularizer.anchored:
+                regularizer.await_anchor()
         return model
 
 

@@ -3,13 +3,14 @@
 import keras
 from keras import ops
 
-from keras_transfer import _adapt
+from keras_transfer.models import _inputs
 from keras_transfer import _checks
-from keras_transfer import _random
+from keras_transfer.models import _replicas
+from keras_transfer.models._seeds import SavesSeedState
 from keras_transfer.ssl import _image_ops
 
 
-class AugmentBase(_random.SavesSeedState, keras.layers.Layer):
+class AugmentBase(SavesSeedState, keras.layers.Layer):
     """Flip + integer translation (the FixMatch weak view); subclasses add more.
 
     Works in float32 on images scaled to [0, 1] from `value_range`; identity
@@ -23,13 +24,13 @@ class AugmentBase(_random.SavesSeedState, keras.layers.Layer):
         self.flip = flip
         self.translate = _checks.check_float("translate", translate, minimum=0.0, maximum=0.5)
         self.fill_mode = _checks.check_choice("fill_mode", fill_mode, _image_ops.FILL_MODES)
-        self.value_range = _adapt.check_value_range("value_range", value_range)
+        self.value_range = _inputs.check_value_range("value_range", value_range)
         self.seed = None if seed is None else _checks.check_int("seed", seed, minimum=0)
         self.seed_generator = keras.random.SeedGenerator(self.seed)
         self.built = True
 
     def _uniform(self, batch, low=0.0, high=1.0):
-        return _random.uniform((batch,), self.seed_generator, minval=low, maxval=high)
+        return _replicas.uniform((batch,), self.seed_generator, minval=low, maxval=high)
 
     def _weak_matrices(self, batch, height, width):
         matrices = _image_ops.identity_matrices(batch)

@@ -4,12 +4,11 @@ import keras
 import tensorflow as tf
 from keras import ops
 
-from keras_transfer import _adapt
+from keras_transfer.models import _inputs
 from keras_transfer import _checks
-from keras_transfer import _distribute
-from keras_transfer import _outputs
-from keras_transfer import _training
+from keras_transfer.models import _outputs
 from keras_transfer.api_export import keras_transfer_export
+from keras_transfer.models.transfer_model import TransferModel
 from keras_transfer.generative.pseudo_ssl_generator import PseudoSSLGenerator
 from keras_transfer.ssl.strong_augment import StrongAugment
 from keras_transfer.ssl.weak_augment import WeakAugment
@@ -45,7 +44,7 @@ def _augmentation(name, value, default):
 
 
 @keras_transfer_export("keras_transfer.ssl.FixMatch")
-class FixMatch(_training.TrainsOnly, _training.AutoLoss, _distribute.StrategyAware, keras.Model):
+class FixMatch(TransferModel, keras.Model):
     """FixMatch semi-supervised learning around any classifier, trained with `fit`.
 
     Each train step takes a batch of labelled images and a batch of
@@ -124,6 +123,10 @@ class FixMatch(_training.TrainsOnly, _training.AutoLoss, _distribute.StrategyAwa
         Machine Learning 2025 (arXiv:2204.12833), for P-SSL.
     """
 
+    _trained_attributes = ("model",)
+    _auto_loss = True
+    _nested_config = ("model", "pseudo_generator", "weak_augmentation", "strong_augmentation")
+
     def __init__(
         self,
         model,
@@ -152,9 +155,9 @@ class FixMatch(_training.TrainsOnly, _training.AutoLoss, _distribute.StrategyAwa
         self.threshold = _checks.check_float("threshold", threshold, minimum=0.0, maximum=1.0)
         self.unlabeled_ratio = _checks.check_int("unlabeled_ratio", unlabeled_ratio, minimum=1)
         self.unlabeled_weight = _checks.check_float("unlabeled_weight", unlabeled_weight, minimum=0.0)
-        self.value_range = _adapt.check_value_range("value_range", value_range)
+        self.value_range = _inputs.check_value_range("value_range", value_range)
         self.seed = None if seed is None else _checks.check_int("seed", seed, minimum=0)
-        input_shape = _adapt.model_input_shape(model, "model", required=False)
+        input_shape = _inputs.model_input_shape(model, "model", required=False)
         if from_logits is None:
             detected = _outputs.detect_from_logits("model", model, input_shape, self.value_range)
         else:
@@ -167,11 +170,11 @@ class FixMatch(_training.TrainsOnly, _training.AutoLoss, _distribute.StrategyAwa
                     "Invalid value received for argument `pseudo_generator`: its samples have shape "
                     f"{tuple(target)} (target_shape) but the model's input shape is {input_shape}."
                 )
-            _adapt.check_adaptable(
+            _inputs.check_adaptable(
                 pseudo_generator.sample_shape, input_shape, argument="pseudo_generator",
                 what_from="generator samples", what_to="the model input",
             )
-            _adapt.check_adaptable(
+            _inputs.check_adaptable(
                 input_shape, pseudo_generator.source_input_shape, argument="pseudo_generator",
                 what_from="target images (the model input)", what_to="the source classifier input",
             )
@@ -234,10 +237,10 @@ class FixMatch(_training.TrainsOnly, _training.AutoLoss, _distribute.StrategyAwa
             log_strong = _outputs.log_probabilities(outputs[n_l + n_u :], self._loss_from_logits)
             cross_entropy = -ops.take_along_axis(log_strong, pseudo_labels[:, None], axis=-1)[:, 0]
             unlabeled_loss = ops.mean(cross_entropy * mask)
-            loss = supervised + _training.per_replica(self.unlabeled_weight * unlabeled_loss)
-            _training.track_loss(self, loss, n_l)
+            loss = supervised + self._replica_loss(self.unlabeled_weight * unlabeled_loss)
+            self._track_loss(loss, n_l)
             scaled = self.optimizer.scale_loss(loss)
-        _training.apply_gradients(self, tape, scaled, self.trainable_variables)
+        self._apply_gradients(tape, scaled, self.trainable_variables)
         self.unlabeled_loss_tracker.update_state(unlabeled_loss)
         self.mask_rate_tracker.update_state(ops.mean(mask))
         return self.compute_metrics(labeled, y, y_pred, sample_weight=sample_weight)
@@ -267,9 +270,8 @@ class FixMatch(_training.TrainsOnly, _training.AutoLoss, _distribute.StrategyAwa
                 return value
             return keras.saving.serialize_keras_object(value)
 
-        return {
-            "name": self.name,
-            "trainable": self.trainable,
+        config = super().get_config()
+        config.update({
             "model": keras.saving.serialize_keras_object(self.model),
             "pseudo_generator": (
                 None if self.pseudo_generator is None else keras.saving.serialize_keras_object(self.pseudo_generator)
@@ -282,8 +284,5 @@ class FixMatch(_training.TrainsOnly, _training.AutoLoss, _distribute.StrategyAwa
             "from_logits": self.from_logits,
             "value_range": self.value_range,
             "seed": self.seed,
-        }
-
-    @classmethod
-    def from_config(cls, config):
-        return _training.revive(cls, config, nested=("model", "pseudo_generator", "weak_augmentation", "strong_augmentation"))
+        })
+        return config

@@ -27,6 +27,7 @@ import numpy as np
 import tensorflow as tf
 
 from keras_transfer import _checks
+from keras_transfer.models.transfer_model import TransferModel
 
 ON_TOO_LONG = ("truncate", "error")
 
@@ -241,13 +242,15 @@ class TextInputs:
         return super().predict_on_batch(x)
 
 
-class TextPipelineModel(TextInputs, keras.Model):
+class TextPipelineModel(TransferModel, TextInputs, keras.Model):
     """Base of the text models: a numeric functional model plus its preprocessor.
 
     Subclasses build a functional graph on the preprocessor's outputs (token
     ids, padding mask, ...) and set `self.preprocessor` and
     `self.on_too_long`.
     """
+
+    _nested_config = ("backbone", "preprocessor")
 
     # === Preprocessing ===
 
@@ -365,25 +368,14 @@ class TextPipelineModel(TextInputs, keras.Model):
 
     # === Config ===
 
-    def _base_config(self):
-        return {
-            "name": self.name,
-            "trainable": self.trainable,
+    def get_config(self):
+        config = super().get_config()
+        config.update({
             "backbone": keras.saving.serialize_keras_object(self.backbone),
             "preprocessor": keras.saving.serialize_keras_object(self.preprocessor),
             "trainable_groups": self._trainable_groups(),
-        }
-
-    @classmethod
-    def from_config(cls, config):
-        config = dict(config)
-        config["backbone"] = keras.saving.deserialize_keras_object(config["backbone"])
-        config["preprocessor"] = keras.saving.deserialize_keras_object(config["preprocessor"])
-        trainable = config.pop("trainable", True)
-        model = cls(**config)
-        if not trainable:  # `True` would cascade and unfreeze a frozen backbone
-            model.trainable = False
-        return model
+        })
+        return config
 
 
 def _caller_stacklevel():

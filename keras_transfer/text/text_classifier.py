@@ -196,7 +196,7 @@ class TextClassifier(TextPipelineModel):
         return lora_lib.lora_variables(self.backbone)
 
     def get_config(self):
-        config = self._base_config()
+        config = super().get_config()
         config.update(
             {
                 "num_classes": self.num_classes,

@@ -133,6 +133,6 @@ class TextEncoder(TextPipelineModel):
         return groups_lib.encoder_groups(self.backbone, use_pooler=self.pooling == "pooler")
 
     def get_config(self):
-        config = self._base_config()
+        config = super().get_config()
         config.update({"pooling": self.pooling, "on_too_long": self.on_too_long})
         return config

@@ -17,7 +17,7 @@ The parity cases have no Dropout and no BatchNormalization in training mode
 (per-replica statistics: see `test_per_replica_statistics.py`). Random
 augmentation and generator noise are included: the package's layers draw
 one slice of a `(replicas, batch, ...)` draw per replica
-(`keras_transfer._random`), which for an evenly split batch is the same
+(`keras_transfer/models/_replicas.py`), which for an evenly split batch is the same
 numbers as one device drawing the whole batch.
 """
 
