@@ -31,9 +31,9 @@ from keras_transfer.feature_extraction import build_classifier  # noqa: E402
 from keras_transfer.feature_extraction import fit_classifier  # noqa: E402
 from keras_transfer.fine_tuning import fine_tune  # noqa: E402
 from keras_transfer.fine_tuning import lr_find  # noqa: E402
-from keras_transfer.groups import describe_groups  # noqa: E402
-from keras_transfer.groups import layer_groups  # noqa: E402
-from keras_transfer.groups import set_trainable  # noqa: E402
+from keras_transfer.groups.describe import describe_groups  # noqa: E402
+from keras_transfer.groups.freezing import set_trainable  # noqa: E402
+from keras_transfer.groups.naming import layer_groups  # noqa: E402
 from keras_transfer.strategies import transfer  # noqa: E402
 from keras_transfer.text import build_text_classifier  # noqa: E402
 

@@ -6,7 +6,7 @@ import re
 import keras
 
 from keras_transfer import _checks
-from keras_transfer.backbones import groups as groups_lib
+from keras_transfer.groups import graph
 
 
 def is_local_preset(path):
@@ -55,8 +55,8 @@ class HubBackbone:
         stacks = sorted({int(m.group(1)) for n in names for m in [re.match(r"stack(\d+)_", n)] if m})
         if stacks and any(n.startswith(("conv1_", "pool1_")) for n in names):
             patterns = [("stem", r"conv1_.*|pool1_.*")] + [(f"stack{i}", rf"stack{i}_.*") for i in stacks]
-            return groups_lib.assign_groups(model, patterns)
-        return groups_lib.generic_groups(model)
+            return graph.assign_groups(model, patterns)
+        return graph.generic_groups(model)
 
 
 def check_hub_backbone(preset):

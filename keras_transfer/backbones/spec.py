@@ -6,8 +6,8 @@ from typing import Callable
 import keras
 
 from keras_transfer import _checks
-from keras_transfer.backbones import groups as groups_lib
-from keras_transfer.backbones.freezable_dropout import FreezableDropout
+from keras_transfer.groups import graph
+from keras_transfer.backbones.freezable_dropout import freezable_clone
 from keras_transfer.backbones.image_preprocessing import ImagePreprocessing
 
 
@@ -129,11 +129,11 @@ class BackboneSpec:
                     "`weights='backbone.weights.h5'`."
                 ) from error
             raise
-        return make_dropout_freezable(model)
+        return freezable_clone(model)
 
     def assign_groups(self, model):
         """`group -> [layers]` for a backbone built by `build`."""
-        return groups_lib.assign_groups(model, self.group_patterns)
+        return graph.assign_groups(model, self.group_patterns)
 
 
 def _looks_like_download_failure(error):
@@ -141,22 +141,3 @@ def _looks_like_download_failure(error):
     return isinstance(error, OSError) or any(
         marker in text for marker in ("URL fetch failure", "urlopen", "Name or service", "resolution")
     )
-
-
-def make_dropout_freezable(model):
-    """Returns `model` with its `Dropout` layers replaced by `FreezableDropout`.
-
-    The model is returned unchanged when it has none; otherwise it is cloned
-    (same layer names and weights).
-    """
-    if not any(type(layer) is keras.layers.Dropout for layer in model.layers):
-        return model
-
-    def clone(layer):
-        if type(layer) is keras.layers.Dropout:
-            return FreezableDropout.from_config(layer.get_config())
-        return layer.__class__.from_config(layer.get_config())
-
-    cloned = keras.models.clone_model(model, clone_function=clone)
-    cloned.set_weights(model.get_weights())
-    return cloned

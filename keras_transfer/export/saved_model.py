@@ -150,7 +150,7 @@ def export_saved_model(model, path, *, kind="classifier", class_names=None, feat
     if raw_spec is not None:
         root.preprocessor = model.preprocessor  # the tokenizer's vocabulary travels with the graph
     root.variables = list(target.variables)
-    from keras_transfer.fine_tuning.group_optimizer import trainable_capable_variables
+    from keras_transfer.groups.variables import trainable_capable_variables
 
     root.trainable_variables = trainable_capable_variables(target.layers)
     root.regularization_losses = []

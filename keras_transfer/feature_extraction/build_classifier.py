@@ -5,9 +5,11 @@ import os
 import keras
 
 from keras_transfer import _checks
-from keras_transfer import groups as groups_lib
+from keras_transfer.groups import graph
+from keras_transfer.groups.freezing import freeze_groups
+from keras_transfer.groups.freezing import groups_to_train
+from keras_transfer.groups.naming import layer_groups
 from keras_transfer.api_export import keras_transfer_export
-from keras_transfer.backbones import groups as backbone_groups
 from keras_transfer.backbones import hub
 from keras_transfer.backbones import registry
 from keras_transfer.backbones.image_preprocessing import MODES
@@ -174,7 +176,7 @@ def build_classifier(
         input_shape = input_shape or tuple(model_backbone.input_shape[1:])
 
     if groups is not None:
-        assigned = groups_lib.layer_groups(model_backbone, groups)
+        assigned = layer_groups(model_backbone, groups)
     backbone_group_names = {name_: [layer.name for layer in layers] for name_, layers in assigned.items() if layers}
 
     model = TransferClassifier(
@@ -213,7 +215,7 @@ def _from_model(backbone, weights, input_shape, image_size, adapt_input):
         )
     if weights != "imagenet":
         load_backbone_weights(backbone, weights)
-    return backbone, "none", backbone_groups.generic_groups(backbone)
+    return backbone, "none", graph.generic_groups(backbone)
 
 
 def _model_adapters(backbone, input_shape, image_size, adapt_input):
@@ -249,13 +251,4 @@ def _model_adapters(backbone, input_shape, image_size, adapt_input):
 
 def _apply_freeze(model, freeze, train_batchnorm):
     groups = model.layer_groups
-    backbone_names = [g for g in groups if g != "head"]
-    if freeze is True:
-        trainable = ["head"]
-    elif freeze is False:
-        trainable = list(groups)
-    else:
-        frozen = groups_lib.check_group_names("freeze", list(freeze), {g: None for g in backbone_names})
-        trainable = [g for g in groups if g not in frozen]
-    state = {layer: name in trainable for name, layers in groups.items() for layer in layers}
-    groups_lib.apply_trainable_state(model, state, train_batchnorm=train_batchnorm)
+    freeze_groups(model, groups, groups_to_train(freeze, groups), train_batchnorm=train_batchnorm)

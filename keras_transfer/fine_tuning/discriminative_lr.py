@@ -3,10 +3,11 @@
 import keras
 
 from keras_transfer import _checks
-from keras_transfer import groups as groups_lib
+from keras_transfer.groups.naming import check_group_names
+from keras_transfer.groups.naming import resolve_groups
+from keras_transfer.groups.variables import trainable_capable_variables
 from keras_transfer.api_export import keras_transfer_export
 from keras_transfer.fine_tuning import group_optimizer
-from keras_transfer.fine_tuning._grouping import resolve_groups
 
 
 def group_factors(names, *, multipliers=None, decay=None, lr_range=None):
@@ -110,12 +111,12 @@ class DiscriminativeLR(keras.callbacks.Callback):
         super().set_model(model)
         mapping = resolve_groups(model, self.groups)
         if self.multipliers is not None:
-            groups_lib.check_group_names("multipliers", list(self.multipliers), mapping)
+            check_group_names("multipliers", list(self.multipliers), mapping)
         names = list(mapping)
         factors = group_factors(names, multipliers=self.multipliers, decay=self.decay, lr_range=self.lr_range)
         by_path = {}
         for name, layers in mapping.items():
-            for variable in group_optimizer.trainable_capable_variables(layers):
+            for variable in trainable_capable_variables(layers):
                 by_path[variable.path] = factors[name]
         optimizer = group_optimizer.install(model)
         wanted = {path: f for path, f in by_path.items() if f != 1.0}

@@ -5,10 +5,11 @@ import numbers
 import keras
 
 from keras_transfer import _checks
-from keras_transfer import groups as groups_lib
+from keras_transfer.groups import freezing
+from keras_transfer.groups.naming import check_group_names
+from keras_transfer.groups.naming import resolve_groups
 from keras_transfer.api_export import keras_transfer_export
 from keras_transfer.fine_tuning import group_optimizer
-from keras_transfer.fine_tuning._grouping import resolve_groups
 
 UNITS = ("epoch", "step")
 
@@ -136,16 +137,16 @@ class FreezeSchedule(keras.callbacks.Callback):
             self.schedule = [(start + i * every, [name]) for i, name in enumerate(reversed(backbone))]
         for _, names in self.schedule:
             if names != "all":
-                groups_lib.check_group_names("schedule", names, mapping)
+                check_group_names("schedule", names, mapping)
         self._mapping = mapping
-        self._snapshot = groups_lib.trainable_snapshot(model)
+        self._snapshot = freezing.trainable_snapshot(model)
         self.stage = None
         optimizer = group_optimizer.install(model)
         # Build the optimizer for every variable any stage will train, so
         # state loads by name whatever the stage, and nothing is rebuilt later.
         self._apply(len(self.schedule))
         every_variable = list(model.trainable_variables)
-        groups_lib.restore_trainable(model, self._snapshot)
+        freezing.restore_trainable(model, self._snapshot)
         with model.distribute_strategy.scope():
             optimizer.extend(every_variable)
 
@@ -160,10 +161,10 @@ class FreezeSchedule(keras.callbacks.Callback):
 
     def _apply(self, stage):
         """Trainability of `stage`: as at the start of `fit`, plus the unfrozen groups."""
-        groups_lib.restore_trainable(self.model, self._snapshot)
+        freezing.restore_trainable(self.model, self._snapshot)
         unfrozen = self._unfrozen(stage)
         state = {layer: True for name in unfrozen for layer in self._mapping[name]}
-        groups_lib.apply_trainable_state(self.model, state, train_batchnorm=self.train_batchnorm)
+        freezing.apply_trainable_state(self.model, state, train_batchnorm=self.train_batchnorm)
 
     def _set_stage(self, stage, when):
         if stage == self.stage:

@@ -363,15 +363,3 @@ def _set_compiled_optimizer(model, optimizer):
     config = getattr(model, "_compile_config", None)
     if config is not None and hasattr(config, "config"):
         config.config["optimizer"] = optimizer
-
-
-def trainable_capable_variables(layers):
-    """Variables of `layers` that train when their layer is unfrozen."""
-    variables, seen = [], set()
-    for layer in layers:
-        for sub in layer._flatten_layers(include_self=True, recursive=True):
-            for variable in sub._trainable_variables:
-                if id(variable) not in seen:
-                    seen.add(id(variable))
-                    variables.append(variable)
-    return variables

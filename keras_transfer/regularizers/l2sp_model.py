@@ -4,10 +4,11 @@ import keras
 import numpy as np
 
 from keras_transfer import _checks
-from keras_transfer import groups as groups_lib
+from keras_transfer.groups.naming import check_group_names
+from keras_transfer.groups.naming import layer_groups
+from keras_transfer.groups.variables import trainable_capable_variables
 from keras_transfer.api_export import keras_transfer_export
 from keras_transfer.models.transfer_model import TransferModel
-from keras_transfer.fine_tuning.group_optimizer import trainable_capable_variables
 from keras_transfer.regularizers.l2sp import L2SP
 
 
@@ -41,7 +42,7 @@ def _check_new_groups(new_groups, mapping):
         raise _checks.invalid("new_groups", "a group name or a list of group names", new_groups, error=TypeError)
     if not new_groups:
         return []
-    return groups_lib.check_group_names("new_groups", list(new_groups), mapping)
+    return check_group_names("new_groups", list(new_groups), mapping)
 
 
 @keras_transfer_export("keras_transfer.models.L2SPModel")
@@ -112,7 +113,7 @@ class L2SPModel(TransferModel, keras.Model):
         beta = _checks.check_float("beta", beta, minimum=0.0)
         if groups is not None and not isinstance(groups, dict):
             raise _checks.invalid("groups", "a dict {group name: [layer names or regexes]}", groups, error=TypeError)
-        mapping = groups_lib.layer_groups(model, groups)
+        mapping = layer_groups(model, groups)
         new = _check_new_groups(new_groups, mapping)
 
         # === Functional Model ===
@@ -158,7 +159,7 @@ class L2SPModel(TransferModel, keras.Model):
     @property
     def layer_groups(self):
         """The wrapped model's groups (`keras_transfer.layer_groups(model, groups)`)."""
-        return groups_lib.layer_groups(self.model, self.groups)
+        return layer_groups(self.model, self.groups)
 
     def l2sp_penalty(self, trainable_only=True):
         """The current L2-SP penalty (a scalar), over trainable variables by default."""

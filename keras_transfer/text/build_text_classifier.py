@@ -1,7 +1,7 @@
 """`build_text_classifier`: a pretrained text encoder and a new head, from a preset."""
 
 from keras_transfer import _checks
-from keras_transfer import groups as groups_lib
+from keras_transfer.groups.freezing import groups_to_train
 from keras_transfer.api_export import keras_transfer_export
 from keras_transfer.text import presets
 from keras_transfer.text.pipeline import ON_TOO_LONG
@@ -137,13 +137,4 @@ def build_text_classifier(
 
 def apply_freeze(model, freeze):
     """Freezes the encoder groups `freeze` asks for; the head always trains."""
-    groups = list(model.layer_groups)
-    if freeze is True:
-        trainable = ["head"]
-    elif freeze is False:
-        trainable = groups
-    else:
-        encoder = {g: None for g in groups if g != "head"}
-        frozen = groups_lib.check_group_names("freeze", list(freeze), encoder)
-        trainable = [g for g in groups if g not in frozen]
-    model._set_trainable_groups(trainable)
+    model._set_trainable_groups(groups_to_train(freeze, model.layer_groups))

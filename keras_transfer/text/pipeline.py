@@ -346,12 +346,11 @@ class TextPipelineModel(TransferModel, TextInputs, keras.Model):
         """Makes exactly `trainable_groups` train (`None`: leave as is)."""
         if trainable_groups is None:
             return None
-        from keras_transfer import groups as groups_lib
+        from keras_transfer.groups.freezing import freeze_groups
+        from keras_transfer.groups.naming import check_group_names
 
         groups = self.layer_groups
-        names = groups_lib.check_group_names("trainable_groups", list(trainable_groups), groups)
-        state = {layer: name in names for name, layers in groups.items() for layer in layers}
-        groups_lib.apply_trainable_state(self, state)
+        freeze_groups(self, groups, check_group_names("trainable_groups", list(trainable_groups), groups))
         return list(trainable_groups)
 
     def _trainable_groups(self):

@@ -10,7 +10,7 @@ from keras_transfer.feature_extraction.transfer_classifier import (
     _head_dtype,
     check_head_arguments,
 )
-from keras_transfer.text import groups as groups_lib
+from keras_transfer.groups import transformer
 from keras_transfer.text import lora as lora_lib
 from keras_transfer.text.pipeline import ON_TOO_LONG, TextPipelineModel
 from keras_transfer.text.text_encoder import (
@@ -160,7 +160,7 @@ class TextClassifier(TextPipelineModel):
     @property
     def layer_groups(self):
         """Ordered `{group: [layers]}`: the encoder's groups, then `"head"`."""
-        groups = groups_lib.encoder_groups(self.backbone, use_pooler=self.pooling == "pooler")
+        groups = transformer.encoder_groups(self.backbone, use_pooler=self.pooling == "pooler")
         groups["head"] = [self.get_layer(name) for name in self._head_layer_names]
         return collections.OrderedDict(groups)
 

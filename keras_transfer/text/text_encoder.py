@@ -4,7 +4,8 @@ import keras
 
 from keras_transfer import _checks
 from keras_transfer.api_export import keras_transfer_export
-from keras_transfer.text import groups as groups_lib
+from keras_transfer.backbones.freezable_dropout import make_dropout_freezable_in_place
+from keras_transfer.groups import transformer
 from keras_transfer.text.pipeline import ON_TOO_LONG, TextPipelineModel
 from keras_transfer.text.pooling import TextPooling
 
@@ -58,8 +59,8 @@ def encode(backbone, inputs, pooling):
 
 def prepare_backbone(backbone, pooling):
     """Dropout that respects freezing, and an unused pooler kept frozen."""
-    groups_lib.make_dropout_freezable(backbone)
-    for layer in groups_lib.unused_pooler_layers(backbone, use_pooler=pooling == "pooler"):
+    make_dropout_freezable_in_place(backbone)
+    for layer in transformer.unused_pooler_layers(backbone, use_pooler=pooling == "pooler"):
         layer.trainable = False
 
 
@@ -130,7 +131,7 @@ class TextEncoder(TextPipelineModel):
     @property
     def layer_groups(self):
         """Ordered `{group: [layers]}`: `"embeddings"`, `"transformer_layer_<i>"`, ..."""
-        return groups_lib.encoder_groups(self.backbone, use_pooler=self.pooling == "pooler")
+        return transformer.encoder_groups(self.backbone, use_pooler=self.pooling == "pooler")
 
     def get_config(self):
         config = super().get_config()

@@ -3,7 +3,7 @@ import pytest
 
 import keras
 import keras_transfer as kt
-from keras_transfer.backbones import groups as groups_lib
+from keras_transfer.groups import graph as groups_lib
 
 # A representative subset builds in the default run; every family builds in `large`.
 QUICK = ["vgg16", "resnet50", "resnet50_v2", "mobilenet", "mobilenet_v2", "mobilenet_v3_small", "efficientnet_b0", "densenet121"]

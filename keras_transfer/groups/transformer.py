@@ -12,7 +12,6 @@ import re
 
 import keras
 
-from keras_transfer.backbones.freezable_dropout import FreezableDropout
 
 _TRANSFORMER_NAME = re.compile(r"transformer_layer_(\d+)")
 POOLER_LAYER_NAMES = ("pooled_dense", "pooler_dense", "pooler")
@@ -89,20 +88,3 @@ def unused_pooler_layers(backbone, *, use_pooler):
     stack = transformer_layers(backbone)
     last = backbone.layers.index(stack[-1]) if stack and stack[-1] in backbone.layers else -1
     return [layer for layer in backbone.layers[last + 1 :] if is_pooler(layer)]
-
-
-def make_dropout_freezable(model):
-    """Turns every `keras.layers.Dropout` inside `model` into a `FreezableDropout`.
-
-    keras-hub encoders create their dropout layers in their constructors, so
-    they cannot be swapped by cloning: the instances change class in place
-    (`FreezableDropout` only overrides `call`). A frozen transformer layer then
-    computes the same features in `fit` as in `predict`, like BatchNorm in a
-    frozen convolutional backbone. Returns the number of layers changed.
-    """
-    changed = 0
-    for layer in model._flatten_layers(include_self=False, recursive=True):
-        if type(layer) is keras.layers.Dropout:
-            layer.__class__ = FreezableDropout
-            changed += 1
-    return changed

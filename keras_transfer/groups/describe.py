@@ -1,0 +1,57 @@
+"""`describe_groups`: a table of a model's layer groups and what trains."""
+
+from keras_transfer.api_export import keras_transfer_export
+from keras_transfer.groups.freezing import is_batchnorm
+from keras_transfer.groups.naming import layer_groups
+
+
+@keras_transfer_export("keras_transfer.describe_groups")
+def describe_groups(model, groups=None, print_fn=print):
+    """Prints (and returns) each group: its layers, parameters, what trains.
+
+    Example:
+
+    >>> import keras_transfer
+    >>> model = keras_transfer.build_classifier(
+    ...     "vgg16", 3, weights=None, input_shape=(32, 32, 3))
+    >>> text = keras_transfer.describe_groups(model, print_fn=None)
+    >>> text.splitlines()[2].split()[:3]
+    ['block1', '3', '38,720']
+    """
+    mapping = layer_groups(model, groups)
+    header = f"{'group':<14}{'layers':>7}{'params':>14}{'trainable':>14}  state      layers (first .. last)"
+    lines = [f"Layer groups of {model.name!r}", header]
+    footnote = False
+    for name, layers in mapping.items():
+        params = sum(int(_size(v)) for layer in layers for v in layer.weights)
+        trainable = sum(int(_size(v)) for layer in layers for v in layer.trainable_weights)
+        weighted = [layer for layer in layers if layer.weights]
+        others = [layer for layer in weighted if not is_batchnorm(layer)]
+        if not weighted:
+            status = "-"
+        elif trainable == 0:
+            status = "frozen"
+        elif trainable == params:
+            status = "trainable"
+        elif others and all(layer.trainable for layer in others) and not any(
+            layer.trainable for layer in weighted if is_batchnorm(layer)
+        ):
+            status = "trainable*"
+            footnote = True
+        else:
+            status = "partial"
+        span = f"{layers[0].name} .. {layers[-1].name}" if layers else ""
+        lines.append(f"{name:<14}{len(layers):>7}{params:>14,}{trainable:>14,}  {status:<10} {span}")
+    if footnote:
+        lines.append("* BatchNorm layers stay frozen (inference mode); see `train_batchnorm`.")
+    text = "\n".join(lines)
+    if print_fn is not None:
+        print_fn(text)
+    return text
+
+
+def _size(variable):
+    size = 1
+    for dim in variable.shape:
+        size *= int(dim)
+    return size
