@@ -5,9 +5,9 @@ import keras
 from keras_transfer import _checks
 from keras_transfer.groups.naming import check_group_names
 from keras_transfer.groups.naming import resolve_groups
-from keras_transfer.groups.variables import trainable_capable_variables
+from keras_transfer.groups.variables import group_variable_paths
 from keras_transfer.api_export import keras_transfer_export
-from keras_transfer.fine_tuning import group_optimizer
+from keras_transfer.fine_tuning.group_loss_scale_optimizer import install
 
 
 def group_factors(names, *, multipliers=None, decay=None, lr_range=None):
@@ -114,14 +114,12 @@ class DiscriminativeLR(keras.callbacks.Callback):
             check_group_names("multipliers", list(self.multipliers), mapping)
         names = list(mapping)
         factors = group_factors(names, multipliers=self.multipliers, decay=self.decay, lr_range=self.lr_range)
-        by_path = {}
-        for name, layers in mapping.items():
-            for variable in trainable_capable_variables(layers):
-                by_path[variable.path] = factors[name]
-        optimizer = group_optimizer.install(model)
-        wanted = {path: f for path, f in by_path.items() if f != 1.0}
-        if wanted != optimizer.multipliers:
-            optimizer.set_multipliers(wanted)
+        paths = group_variable_paths(mapping)
+        scaled = {name: factor for name, factor in factors.items() if factor != 1.0 and name in paths}
+        groups = {name: paths[name] for name in scaled}
+        optimizer = install(model)
+        if (scaled, groups) != (optimizer.multipliers, optimizer.groups):
+            optimizer.set_multipliers(scaled, groups)
             model.train_function = None  # the factors are constants of the traced step
         if self.lr_range is not None and isinstance(optimizer.optimizer._learning_rate, keras.Variable):
             optimizer.learning_rate = self.lr_range[1]

@@ -9,7 +9,7 @@ from keras_transfer.groups import freezing
 from keras_transfer.groups.naming import check_group_names
 from keras_transfer.groups.naming import resolve_groups
 from keras_transfer.api_export import keras_transfer_export
-from keras_transfer.fine_tuning import group_optimizer
+from keras_transfer.fine_tuning.group_loss_scale_optimizer import install
 
 UNITS = ("epoch", "step")
 
@@ -141,7 +141,7 @@ class FreezeSchedule(keras.callbacks.Callback):
         self._mapping = mapping
         self._snapshot = freezing.trainable_snapshot(model)
         self.stage = None
-        optimizer = group_optimizer.install(model)
+        optimizer = install(model)
         # Build the optimizer for every variable any stage will train, so
         # state loads by name whatever the stage, and nothing is rebuilt later.
         self._apply(len(self.schedule))
@@ -179,7 +179,7 @@ class FreezeSchedule(keras.callbacks.Callback):
                 layer: layer.trainable for layer in self.model._flatten_layers()
             }
         if after != before:
-            optimizer = group_optimizer.install(self.model)
+            optimizer = install(self.model)
             with self.model.distribute_strategy.scope():
                 optimizer.extend(self.model.trainable_variables)
             self.model.make_train_function(force=True)

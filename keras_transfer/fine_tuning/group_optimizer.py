@@ -27,9 +27,10 @@ import numpy as np
 
 from keras_transfer import _checks
 from keras_transfer.api_export import keras_transfer_export
+from keras_transfer.fine_tuning import _multipliers
 
 
-def _keys(variables):
+def storage_keys(variables):
     """Stable, unique storage keys for optimizer variables.
 
     The variable's own name (e.g. `block5_conv1_kernel_momentum`), without the
@@ -74,15 +75,24 @@ class GroupOptimizer(keras.optimizers.Optimizer):
 
     `keras_transfer.callbacks.DiscriminativeLR` and `FreezeSchedule` install
     it on `model.optimizer` for you (inside a `LossScaleOptimizer` under
-    `mixed_float16`); use it directly to set multipliers by variable path.
+    `mixed_float16`), with the model's layer groups; use it directly to set
+    multipliers by group, layer or variable path.
     `learning_rate`, `iterations`, learning-rate schedules and callbacks such
     as `LearningRateScheduler` act on the inner optimizer.
 
     Args:
         optimizer: the inner optimizer (instance, name or config).
-        multipliers: `{variable path: factor}`; the update of each listed
-            variable is multiplied by its factor (> 0). Others get 1.
+        multipliers: `{key: factor}`; the update of each variable a key
+            matches is multiplied by its factor (> 0), others get 1. A key is
+            a group name of `groups`, a layer (`"d1"`: all its variables) or
+            a variable path (`"d1/kernel"`; the end of the full path is
+            enough); the most specific key wins. A key that matches no
+            variable the optimizer updates is refused when it is built.
         name: optimizer name. Defaults to `"group_optimizer"`.
+        groups: `{group name: [variable paths]}`, the groups that
+            `multipliers` may name (e.g. `keras_transfer.layer_groups`
+            stages). Saved with the optimizer, so its config reads
+            group -> factor. Defaults to `None`.
 
     Example:
 
@@ -91,11 +101,16 @@ class GroupOptimizer(keras.optimizers.Optimizer):
     >>> optimizer = keras_transfer.optimizers.GroupOptimizer(
     ...     keras.optimizers.SGD(0.1), multipliers={"d/bias": 0.5})
     >>> model.compile(optimizer, "mse")
-    >>> round(float(optimizer.learning_rate), 6)
-    0.1
+    >>> _ = model.fit(np.ones((2, 2)), np.ones((2, 1)), verbose=0)
+    >>> optimizer.multiplier(model.layers[0].bias), optimizer.multiplier(model.layers[0].kernel)
+    (0.5, 1.0)
+    >>> keras_transfer.optimizers.GroupOptimizer("sgd", multipliers={"d2": 0.5}).build(model.weights)
+    Traceback (most recent call last):
+    ...
+    ValueError: Invalid value received for argument `multipliers`: the key 'd2' matches no variable ...
     """
 
-    def __init__(self, optimizer, multipliers=None, name=None, **kwargs):
+    def __init__(self, optimizer, multipliers=None, name=None, *, groups=None, **kwargs):
         if kwargs:
             raise ValueError(
                 "GroupOptimizer takes no base optimizer arguments; set them on the inner "
@@ -108,7 +123,10 @@ class GroupOptimizer(keras.optimizers.Optimizer):
         if not isinstance(inner, keras.optimizers.Optimizer):
             raise _checks.invalid("optimizer", "a keras.optimizers.Optimizer", optimizer, error=TypeError)
         self.optimizer = inner
-        self.multipliers = self._check_multipliers(multipliers or {})
+        self.multipliers = _multipliers.check_multipliers(multipliers or {})
+        self.groups = _multipliers.check_groups(groups)
+        self._factors = {}
+        self._check_keys = True  # keys given by code are checked; a loaded config may name later variables
         self._pending_state = {}
         if inner.built:
             self._adopt_built_inner()
@@ -120,22 +138,41 @@ class GroupOptimizer(keras.optimizers.Optimizer):
 
     # === Multipliers ===
 
-    @staticmethod
-    def _check_multipliers(multipliers):
-        if not isinstance(multipliers, dict):
-            raise _checks.invalid("multipliers", "a dict {variable path: factor}", multipliers, error=TypeError)
-        checked = {}
-        for path, factor in multipliers.items():
-            checked[str(path)] = _checks.check_float(f"multipliers[{path!r}]", factor, minimum=0.0, exclusive_minimum=True)
-        return checked
-
-    def set_multipliers(self, multipliers):
-        """Replaces the multipliers (takes effect at the next trace of `fit`)."""
-        self.multipliers = self._check_multipliers(multipliers)
+    def set_multipliers(self, multipliers, groups=None):
+        """Replaces the multipliers and groups (takes effect at the next trace of `fit`)."""
+        multipliers = _multipliers.check_multipliers(multipliers)
+        groups = _multipliers.check_groups(groups)
+        if self.optimizer.built:
+            self._check_known(multipliers, groups, self._built_paths())
+        self.multipliers, self.groups, self._factors = multipliers, groups, {}
 
     def multiplier(self, variable):
-        """The update multiplier of `variable` (1.0 unless listed)."""
-        return self.multipliers.get(_path(variable), 1.0)
+        """The update multiplier of `variable` (1.0 unless a key matches it)."""
+        return self._factor(_path(variable))
+
+    def _factor(self, path):
+        if path not in self._factors:
+            self._factors[path] = _multipliers.factor_for(path, self.multipliers, self.groups)
+        return self._factors[path]
+
+    def variable_multipliers(self):
+        """`{variable path: factor}` for the variables it updates and those of its groups, factors other than 1."""
+        paths = dict.fromkeys(self._built_paths() + [p for group in self.groups.values() for p in group])
+        factors = {path: self._factor(path) for path in paths}
+        return {path: factor for path, factor in factors.items() if factor != 1.0}
+
+    def _built_paths(self):
+        if not self.optimizer.built:
+            return []
+        return [_path(v) for v in self.optimizer._trainable_variables]
+
+    def _check_known(self, multipliers, groups, paths):
+        if not self._check_keys:
+            return
+        known = list(paths) + [p for group in groups.values() for p in group]
+        missing = _multipliers.unmatched_keys(multipliers, groups, known)
+        if missing:
+            raise _multipliers.unmatched_error(missing, groups, known)
 
     # === Delegation ===
 
@@ -169,6 +206,7 @@ class GroupOptimizer(keras.optimizers.Optimizer):
         super().build(variables)
 
     def build(self, var_list):
+        self._check_known(self.multipliers, self.groups, [_path(v) for v in var_list] + self._built_paths())
         if not self.optimizer.built:
             self.optimizer.build(var_list)
             self._restore_pending(self.optimizer)
@@ -194,8 +232,8 @@ class GroupOptimizer(keras.optimizers.Optimizer):
         old = self.optimizer
         fresh = old.__class__.from_config(old.get_config())
         fresh.build(list(old._trainable_variables) + new)
-        values = dict(zip(_keys(old.variables), (v.numpy() for v in old.variables)))
-        for key, variable in zip(_keys(fresh.variables), fresh.variables):
+        values = dict(zip(storage_keys(old.variables), (v.numpy() for v in old.variables)))
+        for key, variable in zip(storage_keys(fresh.variables), fresh.variables):
             if key in values and tuple(values[key].shape) == tuple(variable.shape):
                 variable.assign(values[key])
         self._restore_pending(fresh)
@@ -206,7 +244,7 @@ class GroupOptimizer(keras.optimizers.Optimizer):
     def _restore_pending(self, optimizer):
         if not self._pending_state:
             return
-        for key, variable in zip(_keys(optimizer.variables), optimizer.variables):
+        for key, variable in zip(storage_keys(optimizer.variables), optimizer.variables):
             value = self._pending_state.get(key)
             if value is not None and tuple(value.shape) == tuple(variable.shape):
                 variable.assign(value)
@@ -251,7 +289,7 @@ class GroupOptimizer(keras.optimizers.Optimizer):
 
     def save_own_variables(self, store):
         variables = self.optimizer.variables
-        for key, variable in zip(_keys(variables), variables):
+        for key, variable in zip(storage_keys(variables), variables):
             store[key] = variable.numpy()
         for key, value in self._pending_state.items():
             if key not in store:
@@ -270,7 +308,7 @@ class GroupOptimizer(keras.optimizers.Optimizer):
             for i, variable in enumerate(variables):
                 variable.assign(values[str(i)])
             return
-        for key, variable in zip(_keys(variables), variables):
+        for key, variable in zip(storage_keys(variables), variables):
             if key in values:
                 variable.assign(values.pop(key))
         self._pending_state = values
@@ -282,84 +320,13 @@ class GroupOptimizer(keras.optimizers.Optimizer):
             "name": self.name,
             "optimizer": keras.saving.serialize_keras_object(self.optimizer),
             "multipliers": dict(self.multipliers),
+            "groups": {name: list(paths) for name, paths in self.groups.items()} or None,
         }
 
     @classmethod
     def from_config(cls, config, custom_objects=None):
         config = dict(config)
         config["optimizer"] = keras.saving.deserialize_keras_object(config["optimizer"], custom_objects=custom_objects)
-        return cls(**config)
-
-
-@keras_transfer_export("keras_transfer.optimizers.GroupLossScaleOptimizer")
-class GroupLossScaleOptimizer(keras.optimizers.LossScaleOptimizer):
-    """A `LossScaleOptimizer` around a `GroupOptimizer`, saved by name.
-
-    Installed instead of Keras's `LossScaleOptimizer` under `mixed_float16`,
-    so its own state (loss scale) loads whatever the stage of a freezing
-    schedule (Keras's saves variables by position). The `GroupOptimizer`
-    inside saves its state by name.
-    """
-
-    def save_own_variables(self, store):
-        for key, variable in zip(_keys(self._variables), self._variables):
-            store[key] = variable.numpy()
-
-    def load_own_variables(self, store):
-        values = {key: np.asarray(store[key]) for key in store.keys()}
-        for key, variable in zip(_keys(self._variables), self._variables):
-            if key in values:
-                variable.assign(values[key])
-
-    def build(self, var_list):
-        if self.built:
-            self.inner_optimizer.build(var_list)
-            return
-        super().build(var_list)
-
-
-def install(model):
-    """Makes `model.optimizer` a `GroupOptimizer` (once) and returns it.
-
-    Keeps a `LossScaleOptimizer` outermost (as Keras's `compile` expects under
-    `mixed_float16`) and updates the model's compile config, so `model.save`
-    and `keras.models.load_model` restore the same optimizer.
-    """
-    optimizer = getattr(model, "optimizer", None)
-    if optimizer is None or not getattr(model, "compiled", False):
-        raise ValueError(
-            f"The model {model.name!r} is not compiled. Call `model.compile(optimizer=..., loss=...)` "
-            "before `fit` with keras_transfer callbacks."
-        )
-    if isinstance(optimizer, GroupOptimizer):
+        optimizer = cls(**config)
+        optimizer._check_keys = False  # its keys may name variables that join at a later stage
         return optimizer
-    if isinstance(optimizer, keras.optimizers.LossScaleOptimizer):
-        inner = optimizer.inner_optimizer
-        if isinstance(inner, GroupOptimizer) and isinstance(optimizer, GroupLossScaleOptimizer):
-            return inner
-        group = inner if isinstance(inner, GroupOptimizer) else GroupOptimizer(inner)
-        with model.distribute_strategy.scope():
-            wrapper = GroupLossScaleOptimizer(
-                group,
-                initial_scale=optimizer.initial_scale,
-                dynamic_growth_steps=optimizer.dynamic_growth_steps,
-                name=optimizer.name,
-            )
-            if optimizer.built:
-                wrapper.build(list(inner._trainable_variables))
-                wrapper.dynamic_scale.assign(optimizer.dynamic_scale)
-                wrapper.step_counter.assign(optimizer.step_counter)
-        model.optimizer = wrapper
-        _set_compiled_optimizer(model, wrapper)
-        return group
-    with model.distribute_strategy.scope():
-        group = GroupOptimizer(optimizer)
-    model.optimizer = group
-    _set_compiled_optimizer(model, group)
-    return group
-
-
-def _set_compiled_optimizer(model, optimizer):
-    config = getattr(model, "_compile_config", None)
-    if config is not None and hasattr(config, "config"):
-        config.config["optimizer"] = optimizer

@@ -57,7 +57,7 @@ class TestDiscriminativeLR(TestCase):
         callback = kt.callbacks.DiscriminativeLR(decay=0.5)
         model.fit(x, y, epochs=1, callbacks=[callback], verbose=0)
         assert callback.group_multipliers == {"block1_conv": 0.125, "block2_conv": 0.25, "block3_conv": 0.5, "head": 1.0}
-        multipliers = model.optimizer.multipliers
+        multipliers = model.optimizer.variable_multipliers()
         assert multipliers["block1_conv/kernel"] == 0.125
         assert multipliers["block1_bn/gamma"] == 0.125
         assert multipliers["block3_conv/bias"] == 0.5
@@ -111,7 +111,7 @@ class TestDiscriminativeLR(TestCase):
         history = model.fit(x, y, epochs=2, callbacks=callbacks, verbose=0)
         assert history.history["freeze_stage"] == [0.0, 1.0]
         assert not np.array_equal(model.backbone.get_layer("block1_conv").kernel.numpy(), before)
-        assert model.optimizer.multipliers["block1_conv/kernel"] == pytest.approx(0.027)
+        assert model.optimizer.variable_multipliers()["block1_conv/kernel"] == pytest.approx(0.027)
 
 
 class TestBadInput:

@@ -27,7 +27,7 @@ class TestFineTune(TestCase):
         assert "accuracy" in history.history
         self.assertAllEqual(snapshots.kernels[0], initial)
         assert not np.array_equal(snapshots.kernels[1], initial)
-        multipliers = model.optimizer.multipliers
+        multipliers = model.optimizer.variable_multipliers()
         assert multipliers["block1_conv/kernel"] == pytest.approx(0.01)
         assert float(model.optimizer.learning_rate) == pytest.approx(1e-2)
         assert not model.backbone.get_layer("block1_bn").trainable  # BatchNorm stays frozen

@@ -105,7 +105,7 @@ class TestGroupOptimizer(TestCase):
         assert isinstance(revived.optimizer, kt.optimizers.GroupLossScaleOptimizer)
         assert not isinstance(revived.optimizer.inner_optimizer.optimizer, keras.optimizers.LossScaleOptimizer)
         self.assertAllEqual(revived.optimizer.dynamic_scale.numpy(), model.optimizer.dynamic_scale.numpy())
-        assert revived.optimizer.inner_optimizer.multipliers == {"a/kernel": 0.1, "a/bias": 0.1}
+        assert revived.optimizer.inner_optimizer.variable_multipliers() == {"a/kernel": 0.1, "a/bias": 0.1}
 
     def test_bad_input(self):
         with pytest.raises(ValueError, match=r"multipliers\['x'\].*> 0"):

@@ -49,7 +49,7 @@ class TestDiscriminativeLROnText(TestCase):
                 callback, decayed_model = callbacks[0], model
         expected = {"embeddings": 0.125, "transformer_layer_0": 0.25, "transformer_layer_1": 0.5, "head": 1.0}
         assert callback.group_multipliers == expected
-        multipliers = decayed_model.optimizer.multipliers
+        multipliers = decayed_model.optimizer.variable_multipliers()
         for group, layers in decayed_model.layer_groups.items():
             for variable in (v for layer in layers for v in layer.trainable_weights):
                 assert multipliers.get(variable.path, 1.0) == expected[group], variable.path
