@@ -27,15 +27,27 @@ from keras_transfer import ssl  # noqa: E402
 from keras_transfer import strategies  # noqa: E402
 from keras_transfer import text  # noqa: E402
 from keras_transfer import utils  # noqa: E402
-from keras_transfer.feature_extraction import build_classifier  # noqa: E402
-from keras_transfer.feature_extraction import fit_classifier  # noqa: E402
-from keras_transfer.fine_tuning import fine_tune  # noqa: E402
-from keras_transfer.fine_tuning import lr_find  # noqa: E402
+from keras_transfer.feature_extraction.build_classifier import build_classifier  # noqa: E402
+from keras_transfer.feature_extraction.fit_classifier import fit_classifier  # noqa: E402
+from keras_transfer.fine_tuning.fine_tune import fine_tune  # noqa: E402
+from keras_transfer.fine_tuning.lr_finder import lr_find  # noqa: E402
 from keras_transfer.groups.describe import describe_groups  # noqa: E402
 from keras_transfer.groups.freezing import set_trainable  # noqa: E402
 from keras_transfer.groups.naming import layer_groups  # noqa: E402
-from keras_transfer.strategies import transfer  # noqa: E402
-from keras_transfer.text import build_text_classifier  # noqa: E402
+from keras_transfer.strategies.runner import transfer  # noqa: E402
+from keras_transfer.text.build_text_classifier import build_text_classifier  # noqa: E402
+
+# The shipped strategies, registered in the order `strategies.available()` lists them:
+# each technique package registers its own in its `recipes.py`.
+from keras_transfer.feature_extraction import recipes as _feature_extraction  # noqa: E402, F401
+from keras_transfer.fine_tuning import recipes as _fine_tuning  # noqa: E402, F401
+from keras_transfer.regularizers import recipes as _regularizers  # noqa: E402, F401
+from keras_transfer.few_shot import recipes as _few_shot  # noqa: E402, F401
+from keras_transfer.text import recipes as _text  # noqa: E402, F401
+from keras_transfer.domain_adaptation import recipes as _domain_adaptation  # noqa: E402, F401
+from keras_transfer.ssl import recipes as _ssl  # noqa: E402, F401
+from keras_transfer.distill import recipes as _distill  # noqa: E402, F401
+from keras_transfer.generative import recipes as _generative  # noqa: E402, F401
 
 __version__ = "0.1.0"
 

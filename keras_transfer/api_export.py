@@ -12,6 +12,11 @@ import keras
 
 PUBLIC_API = {}
 
+# A second public path of a name, only when listed here: `{alias: home}`.
+# Each namespace's `__all__` holds exactly the names declared under it, and a
+# name has one declared path unless it is listed (`tests/test_public_api.py`).
+ALIASES = {}
+
 
 def keras_transfer_export(path):
     """Declares `path` as the public name of the decorated symbol."""

@@ -1,7 +1,8 @@
 """MkDocs hooks: the API reference is generated from the public names.
 
 Every `@keras_transfer_export("keras_transfer.<namespace>.<Name>")` in the
-package becomes an entry of the page of its namespace (`api/<namespace>.md`,
+package (or, for a constant, the call `keras_transfer_export(path)(VALUE)` on
+a line of its own) becomes an entry of the page of its namespace (`api/<namespace>.md`,
 rendered from the docstring by mkdocstrings), and every namespace a page of
 the "API reference" section of the navigation. A new public name or
 namespace needs no edit here or in `mkdocs.yml`. The names are read from the
@@ -17,7 +18,7 @@ from mkdocs.structure.files import File
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 PACKAGE = "keras_transfer"
 SECTION = "API reference"
-_EXPORT = re.compile(r"^[ \t]*@keras_transfer_export\(\s*(\[[^\]]*\]|\"[^\"]+\"|'[^']+')", re.S | re.M)
+_EXPORT = re.compile(r"^[ \t]*@?keras_transfer_export\(\s*(\[[^\]]*\]|\"[^\"]+\"|'[^']+')", re.S | re.M)
 _QUOTED = re.compile(r"[\"']([^\"']+)[\"']")
 
 

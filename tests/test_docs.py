@@ -73,3 +73,13 @@ def test_doctest_fences_wrap_examples_only():
     assert fence_doctests(text) == (
         "Example:\n\n```pycon\n>>> x = 1\n>>> x\n1\n```\n\nAfter.\n\n```python\n>>> not doctest\n```"
     )
+
+
+def test_every_strategy_has_its_page_and_section_on_the_site(site):
+    for strategy in keras_transfer.strategies.list_strategies():
+        name = os.path.splitext(strategy.page)[0]
+        built = os.path.join(site, "index.html" if name == "index" else os.path.join(name, "index.html"))
+        assert os.path.isfile(built), f"{strategy.name}: docs/{strategy.page} is not on the site"
+        if strategy.section:
+            with open(built, encoding="utf-8") as handle:
+                assert f'id="{strategy.section}"' in handle.read(), f"{strategy.name}: no section #{strategy.section}"

@@ -11,17 +11,13 @@ limits and layer groups; keras-hub presets; any `keras.Model`.
 (32, 224)
 """
 
-from keras_transfer.backbones.freezable_dropout import FreezableDropout
 from keras_transfer.backbones.hub import HubBackbone
-from keras_transfer.backbones.image_preprocessing import ImagePreprocessing
 from keras_transfer.backbones.registry import available, get, register
 from keras_transfer.backbones.spec import BackboneSpec, WeightsDownloadError
 
 __all__ = [
     "BackboneSpec",
-    "FreezableDropout",
     "HubBackbone",
-    "ImagePreprocessing",
     "WeightsDownloadError",
     "available",
     "get",

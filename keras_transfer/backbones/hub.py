@@ -7,6 +7,7 @@ import keras
 
 from keras_transfer import _checks
 from keras_transfer.groups import graph
+from keras_transfer.api_export import keras_transfer_export
 
 
 def is_local_preset(path):
@@ -21,6 +22,7 @@ def is_hub_preset_name(name):
     return name in keras_hub.models.Backbone.presets
 
 
+@keras_transfer_export("keras_transfer.backbones.HubBackbone")
 class HubBackbone:
     """A keras-hub image backbone and its image converter, from a preset.
 

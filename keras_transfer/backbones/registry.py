@@ -4,6 +4,7 @@ import re
 
 from keras_transfer import _checks
 from keras_transfer.backbones.applications import application_specs
+from keras_transfer.api_export import keras_transfer_export
 
 _REGISTRY = dict(application_specs())
 
@@ -12,6 +13,7 @@ def _key(name):
     return re.sub(r"[^a-z0-9]", "", str(name).lower())
 
 
+@keras_transfer_export("keras_transfer.backbones.available")
 def available():
     """Names of the registered backbones, sorted.
 
@@ -24,6 +26,7 @@ def available():
     return sorted(_REGISTRY)
 
 
+@keras_transfer_export("keras_transfer.backbones.get")
 def get(name):
     """The `BackboneSpec` registered under `name` (case and `_` insensitive).
 
@@ -47,6 +50,7 @@ def get(name):
     )
 
 
+@keras_transfer_export("keras_transfer.backbones.register")
 def register(spec, *, overwrite=False):
     """Adds a `BackboneSpec` to the registry (e.g. your own architecture)."""
     from keras_transfer.backbones.spec import BackboneSpec

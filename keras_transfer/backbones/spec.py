@@ -9,12 +9,15 @@ from keras_transfer import _checks
 from keras_transfer.groups import graph
 from keras_transfer.backbones.freezable_dropout import freezable_clone
 from keras_transfer.backbones.image_preprocessing import ImagePreprocessing
+from keras_transfer.api_export import keras_transfer_export
 
 
+@keras_transfer_export("keras_transfer.backbones.WeightsDownloadError")
 class WeightsDownloadError(OSError):
     """Pretrained weights could not be downloaded (usually: no internet)."""
 
 
+@keras_transfer_export("keras_transfer.backbones.BackboneSpec")
 @dataclasses.dataclass(frozen=True)
 class BackboneSpec:
     """A registered backbone: how to build it, feed it and group its layers.

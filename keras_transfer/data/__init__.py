@@ -1,6 +1,6 @@
 """Data helpers: offline real datasets and `tf.data` pipelines."""
 
-from keras_transfer.data.domain_adaptation import domain_adaptation_dataset
+from keras_transfer.domain_adaptation.dataset import domain_adaptation_dataset
 from keras_transfer.data.fashion_mnist import FASHION_MNIST_CLASSES
 from keras_transfer.data.fashion_mnist import load_fashion_mnist
 from keras_transfer.data.fashion_mnist_m import blend_with_photos

@@ -12,6 +12,8 @@ FASHION_MNIST_CLASSES = (
     "T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
     "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot",
 )
+"""The ten Fashion-MNIST class names, in label order (label `i` is `FASHION_MNIST_CLASSES[i]`)."""
+keras_transfer_export("keras_transfer.data.FASHION_MNIST_CLASSES")(FASHION_MNIST_CLASSES)
 _FILES = {
     "x_train": "train-images-idx3-ubyte.gz",
     "y_train": "train-labels-idx1-ubyte.gz",

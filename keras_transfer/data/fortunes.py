@@ -18,6 +18,8 @@ from keras_transfer.api_export import keras_transfer_export
 
 FORTUNES_DIRECTORY = "/usr/share/games/fortunes"
 FORTUNE_TOPICS = ("computers", "food", "law", "love", "politics", "sports")
+"""The fortune databases `load_fortunes` reads by default: six topics, the labels of the text demo."""
+keras_transfer_export("keras_transfer.data.FORTUNE_TOPICS")(FORTUNE_TOPICS)
 
 
 def _read_topic(path):

@@ -1,7 +1,9 @@
-"""Feature extraction: a frozen pretrained backbone and a new head."""
+"""Feature extraction: a frozen pretrained backbone and a new head.
 
-from keras_transfer.feature_extraction.build_classifier import build_classifier
-from keras_transfer.feature_extraction.fit_classifier import fit_classifier
-from keras_transfer.feature_extraction.transfer_classifier import TransferClassifier
+The public names live at the package root (`keras_transfer.build_classifier`,
+`keras_transfer.fit_classifier`) and in `keras_transfer.models`
+(`TransferClassifier`); this package holds their implementations and the
+`"feature_extraction"` strategy.
+"""
 
-__all__ = ["TransferClassifier", "build_classifier", "fit_classifier"]
+__all__ = []

@@ -1,10 +1,12 @@
-"""Fine-tuning: gradual unfreezing, discriminative learning rates, recipes."""
+"""Fine-tuning: gradual unfreezing, discriminative learning rates, recipes.
 
-from keras_transfer.fine_tuning.discriminative_lr import DiscriminativeLR
-from keras_transfer.fine_tuning.fine_tune import fine_tune
-from keras_transfer.fine_tuning.freeze_schedule import FreezeSchedule
-from keras_transfer.fine_tuning.group_optimizer import GroupOptimizer
+The public names of this package have their homes where Keras users look for
+them: `keras_transfer.fine_tune` and `keras_transfer.lr_find` (root
+conveniences), `keras_transfer.callbacks.FreezeSchedule` and
+`DiscriminativeLR`, `keras_transfer.optimizers.GroupOptimizer`. What
+`lr_find` returns is `LRFinderResult`, here.
+"""
+
 from keras_transfer.fine_tuning.lr_finder import LRFinderResult
-from keras_transfer.fine_tuning.lr_finder import lr_find
 
-__all__ = ["DiscriminativeLR", "FreezeSchedule", "GroupOptimizer", "LRFinderResult", "fine_tune", "lr_find"]
+__all__ = ["LRFinderResult"]

@@ -23,6 +23,7 @@ def _with_learning_rate(config, value):
 
 
 @dataclasses.dataclass
+@keras_transfer_export("keras_transfer.fine_tuning.LRFinderResult")
 class LRFinderResult:
     """The outcome of `lr_find`.
 

@@ -5,7 +5,7 @@ data, disjoint label spaces, any target architecture):
 
 - pseudo pre-training (PP): `PseudoPretrainer` fits the target architecture on
   generated source samples, then `replace_head` swaps in the target head;
-- pseudo semi-supervised learning (P-SSL): `PseudoSSLGenerator` turns target
+- pseudo semi-supervised learning (P-SSL): `keras_transfer.layers.PseudoSSLGenerator` turns target
   images into pseudo samples, the unlabelled data of
   `keras_transfer.ssl.FixMatch`;
 - `ConditionalVAE` is a reference generator to train on a source set.
@@ -14,6 +14,5 @@ data, disjoint label spaces, any target architecture):
 from keras_transfer.generative.conditional_generator import ConditionalVAE
 from keras_transfer.generative.head import replace_head
 from keras_transfer.generative.pseudo_pretrainer import PseudoPretrainer
-from keras_transfer.generative.pseudo_ssl_generator import PseudoSSLGenerator
 
-__all__ = ["ConditionalVAE", "PseudoPretrainer", "PseudoSSLGenerator", "replace_head"]
+__all__ = ["ConditionalVAE", "PseudoPretrainer", "replace_head"]

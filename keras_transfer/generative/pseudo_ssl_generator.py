@@ -90,7 +90,7 @@ def classifier_num_classes(classifier, input_shape):
     return int(shape[-1])
 
 
-@keras_transfer_export(["keras_transfer.layers.PseudoSSLGenerator", "keras_transfer.generative.PseudoSSLGenerator"])
+@keras_transfer_export("keras_transfer.layers.PseudoSSLGenerator")
 class PseudoSSLGenerator(SavesSeedState, keras.layers.Layer):
     """Maps target images to pseudo samples by pseudo conditional sampling.
 

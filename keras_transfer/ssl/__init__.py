@@ -1,8 +1,10 @@
-"""Semi-supervised learning: FixMatch and its compilable augmentations."""
+"""Semi-supervised learning: FixMatch and its input pipeline.
+
+Its compilable augmentations live in `keras_transfer.layers` (`WeakAugment`,
+`StrongAugment`).
+"""
 
 from keras_transfer.ssl.dataset import ssl_dataset
 from keras_transfer.ssl.fixmatch import FixMatch
-from keras_transfer.ssl.strong_augment import StrongAugment
-from keras_transfer.ssl.weak_augment import WeakAugment
 
-__all__ = ["FixMatch", "StrongAugment", "WeakAugment", "ssl_dataset"]
+__all__ = ["FixMatch", "ssl_dataset"]

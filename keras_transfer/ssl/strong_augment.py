@@ -14,7 +14,7 @@ OPERATIONS = (
 _GEOMETRIC = ("rotate", "shear_x", "shear_y", "translate_x", "translate_y")
 
 
-@keras_transfer_export(["keras_transfer.layers.StrongAugment", "keras_transfer.ssl.StrongAugment"])
+@keras_transfer_export("keras_transfer.layers.StrongAugment")
 class StrongAugment(AugmentBase):
     """FixMatch's strong view: flip and shift, `num_ops` random operations, Cutout.
 

@@ -7,7 +7,7 @@ from keras_transfer.ssl import _image_ops
 from keras_transfer.ssl._augment import AugmentBase
 
 
-@keras_transfer_export(["keras_transfer.layers.WeakAugment", "keras_transfer.ssl.WeakAugment"])
+@keras_transfer_export("keras_transfer.layers.WeakAugment")
 class WeakAugment(AugmentBase):
     """Random horizontal flip and integer shift, written in `keras.ops`.
 

@@ -91,6 +91,24 @@ class Context:
             **self.build_options,
         )
 
+    @property
+    def source_classes(self):
+        """The number of source classes, `max(y_s) + 1`."""
+        return int(self.source[1].max()) + 1
+
+    def fit_on_source(self, model, epochs):
+        """Trains a source-task model on `source` (compiled here); returns its history."""
+        self.compile(model, loss="sparse_categorical_crossentropy")
+        x, y = self.source
+        return model.fit(x, y, batch_size=self.batch_size, epochs=epochs, verbose=self.verbose, callbacks=list(self.callbacks))
+
+    @staticmethod
+    def check_model_option(name, value):
+        """A strategy option that takes a Keras model (or `None`)."""
+        if value is not None and not isinstance(value, keras.Model):
+            raise _checks.invalid(name, "None or a Keras model", value, error=TypeError)
+        return value
+
     def optimizer(self, learning_rate=None):
         return keras.optimizers.Adam(learning_rate or self.learning_rate)
 

@@ -1,5 +1,7 @@
 """The registry of named strategies: register, look up, list."""
 
+import sys
+
 from keras_transfer import _checks
 from keras_transfer.api_export import keras_transfer_export
 from keras_transfer.strategies.strategy import Strategy
@@ -30,6 +32,7 @@ def register_strategy(strategy, *, overwrite=False):
         raise _checks.invalid("strategy", "a keras_transfer.strategies.Strategy", strategy, error=TypeError)
     if strategy.name in _REGISTRY and not overwrite:
         raise _checks.invalid("strategy", "a strategy whose name is not registered yet (or overwrite=True)", strategy)
+    strategy.registered_in = sys._getframe(1).f_globals.get("__name__")
     _REGISTRY[strategy.name] = strategy
     return strategy
 
@@ -100,7 +103,7 @@ def list_strategies(style=None):
     if style == "markdown":
         lines = ["| strategy | when to use it | paper | needs |", "|---|---|---|---|"]
         for s in strategies:
-            lines.append(f"| [`{s.name}`]({s.page}) | {s.when} | {s.paper} | {_needs(s)} |")
+            lines.append(f"| [`{s.name}`]({s.link}) | {s.when} | {s.paper} | {_needs(s)} |")
         return "\n".join(lines)
     width = max(len(s.name) for s in strategies) + 2
     lines = [f"{'name':<{width}}when to use it", f"{'':<{width}}paper; needs"]

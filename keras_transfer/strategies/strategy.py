@@ -32,8 +32,14 @@ class Strategy:
         epochs: default number of epochs. Defaults to `5`.
         learning_rate: default learning rate (Adam). Defaults to `1e-3`.
         page: the docs page of the strategy (file name under `docs/`).
+        section: the anchor of its section on `page`, when it shares the
+            page with other strategies. Defaults to `None`.
         inputs: `"images"` (arrays `(n, height, width, channels)`) or
             `"texts"` (1-D arrays of strings). Defaults to `"images"`.
+        builds: the classes of its technique package the strategy is made
+            of (its models, layers, callbacks), e.g.
+            `(DomainAdaptationModel, DomainAdversarialHead)`. They live in
+            the same package as `train` (its `package`). Defaults to `()`.
 
     Example:
 
@@ -57,7 +63,9 @@ class Strategy:
         epochs=5,
         learning_rate=1e-3,
         page,
+        section=None,
         inputs="images",
+        builds=(),
     ):
         for argument, value in (("name", name), ("paper", paper), ("when", when), ("page", page)):
             if not isinstance(value, str) or not value:
@@ -81,7 +89,26 @@ class Strategy:
         self.epochs = _checks.check_int("epochs", epochs, minimum=0)
         self.learning_rate = _checks.check_float("learning_rate", learning_rate, minimum=0.0, exclusive_minimum=True)
         self.page = page
+        if section is not None and (not isinstance(section, str) or not section or "#" in section):
+            raise _checks.invalid("section", "None or an anchor name (without '#')", section, error=TypeError)
+        self.section = section
         self.inputs = _checks.check_choice("inputs", inputs, ("images", "texts"))
+        if not isinstance(builds, (tuple, list)) or not all(isinstance(b, type) for b in builds):
+            raise _checks.invalid("builds", "a tuple of classes", builds, error=TypeError)
+        self.builds = tuple(builds)
+        self.registered_in = None  # the module that registered it (set by `register_strategy`)
+
+    @property
+    def link(self):
+        """`page`, with `#section` when the strategy has one: where its docs are."""
+        return self.page if self.section is None else f"{self.page}#{self.section}"
+
+    @property
+    def package(self):
+        """The package holding the strategy's recipe (`train`), e.g. `"keras_transfer.domain_adaptation"`."""
+        module = getattr(self.train, "__module__", None) or ""
+        parts = module.split(".")
+        return ".".join(parts[:2]) if parts[0] == "keras_transfer" and len(parts) > 2 else module
 
     def __repr__(self):
         return f"Strategy({self.name!r}, requires={self.requires}, options={sorted(self.options)})"

@@ -9,7 +9,7 @@ from keras_transfer.text.text_classifier import TextClassifier, check_head
 from keras_transfer.text.text_encoder import POOLINGS
 
 
-@keras_transfer_export(["keras_transfer.build_text_classifier", "keras_transfer.text.build_text_classifier"])
+@keras_transfer_export("keras_transfer.build_text_classifier")
 def build_text_classifier(
     preset,
     num_classes,

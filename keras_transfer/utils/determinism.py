@@ -47,6 +47,7 @@ def enable_determinism(seed=0):
     tf.config.experimental.enable_op_determinism()
 
 
+@keras_transfer_export("keras_transfer.utils.disable_determinism")
 def disable_determinism():
     """Turns TensorFlow's deterministic ops off again (e.g. between tests)."""
     from tensorflow.python.framework import config

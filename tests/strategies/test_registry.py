@@ -41,7 +41,7 @@ def test_text_and_markdown_listings_show_every_strategy():
     markdown = kt.strategies.list_strategies("markdown")
     for s in kt.strategies.list_strategies():
         assert s.name in text and s.paper in text and s.when in text
-        assert f"| [`{s.name}`]({s.page}) | {s.when} | {s.paper} |" in markdown
+        assert f"| [`{s.name}`]({s.link}) | {s.when} | {s.paper} |" in markdown
     with pytest.raises(ValueError, match="style"):
         kt.strategies.list_strategies("html")
 

@@ -94,6 +94,12 @@ def test_strategy_trains_through_transfer(name):
     for layer_name, kernel in before.items():
         unchanged = np.array_equal(_kernel(model, layer_name), kernel)
         assert unchanged == (layer_name in frozen), f"{name}: {layer_name} unchanged={unchanged}"
+    # The strategy's own layers and models (its `builds`) are what it trained.
+    found = {type(layer) for value in [model, *result.details.values()] if isinstance(value, keras.layers.Layer)
+             for layer in value._flatten_layers(include_self=True)}
+    for cls in strategy.builds:
+        if issubclass(cls, keras.layers.Layer):
+            assert any(issubclass(f, cls) for f in found), f"{name}: no {cls.__name__} in the result"
     if name == "pp_pssl":  # the intermediate models are handed back
         details = result.details
         assert {"source_classifier", "generator", "fixmatch", "pretrain_history", "generator_history"} <= set(details)
@@ -132,3 +138,21 @@ def test_text_strategy(tmp_path):
         kt.transfer("text", preset, (np.zeros((8, 4)), labels))
     with pytest.raises(TypeError, match=r"`backbone`.*text preset"):
         kt.transfer("text", tiny_backbone(SHAPE), (TEXTS, labels))
+
+
+SAVED = [pytest.param("dann", id="dann")] + [
+    pytest.param(name, id=name, marks=pytest.mark.large) for name in CASES if name != "dann"
+]
+
+
+@pytest.mark.parametrize("name", SAVED)
+def test_the_trained_model_saves_and_loads(name, tmp_path):
+    strategy = kt.strategies.get_strategy(name)
+    model, _ = kt.transfer(
+        name, tiny_backbone(SHAPE), preprocessing="unit", batch_size=8, seed=0, verbose=0,
+        **{**({"epochs": 1} if strategy.trains else {}), **CASES[name]},
+    )
+    path = str(tmp_path / f"{name}.keras")
+    model.save(path)
+    loaded = keras.models.load_model(path)
+    np.testing.assert_allclose(loaded.predict(X_VAL, verbose=0), model.predict(X_VAL, verbose=0), atol=1e-5)

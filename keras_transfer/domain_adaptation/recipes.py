@@ -1,12 +1,14 @@
-"""Domain adaptation recipes: labelled source, unlabelled target (DANN, CDAN, MMD, CORAL)."""
+"""Domain adaptation strategies: labelled source, unlabelled target (`"dann"`, `"cdan"`, `"mmd"`, `"coral"`)."""
 
-from keras_transfer.data.domain_adaptation import domain_adaptation_dataset
 from keras_transfer.domain_adaptation.conditional_domain_adversarial_head import ConditionalDomainAdversarialHead
 from keras_transfer.domain_adaptation.coral import CORAL
+from keras_transfer.domain_adaptation.dataset import domain_adaptation_dataset
 from keras_transfer.domain_adaptation.domain_adaptation_model import DomainAdaptationModel
 from keras_transfer.domain_adaptation.domain_adversarial_head import DomainAdversarialHead
 from keras_transfer.domain_adaptation.gradient_reversal_schedule import GradientReversalSchedule
 from keras_transfer.domain_adaptation.mmd import MMD
+from keras_transfer.strategies.registry import register_strategy
+from keras_transfer.strategies.strategy import Strategy
 
 
 def _adapt(context, alignment, alignment_weight, freeze, schedule):
@@ -45,3 +47,35 @@ def mmd(context, *, alignment_weight=1.0, freeze=False):
 def coral(context, *, alignment_weight=1.0, freeze=False):
     """Distance between the two domains' feature covariances (Deep CORAL)."""
     return _adapt(context, CORAL(), alignment_weight, freeze, False)
+
+
+DOMAIN = dict(requires=("source", "target"), epochs=10)
+ADVERSARIAL_OPTIONS = {"alignment_weight": 1.0, "hidden_units": (256, 256), "freeze": False}
+DISCREPANCY_OPTIONS = {"alignment_weight": 1.0, "freeze": False}
+
+register_strategy(Strategy(
+    "dann", dann,
+    paper='Ganin et al., "Domain-Adversarial Training of Neural Networks", JMLR 2016',
+    when="Labels only in a source domain, unlabelled target images: make features domain-invariant adversarially.",
+    options=ADVERSARIAL_OPTIONS, page="domain_adaptation.md", section="dann",
+    builds=(DomainAdaptationModel, DomainAdversarialHead, GradientReversalSchedule), **DOMAIN,
+))
+register_strategy(Strategy(
+    "cdan", cdan,
+    paper='Long et al., "Conditional Adversarial Domain Adaptation", NeurIPS 2018',
+    when="As DANN, when classes are multimodal: align features jointly with class predictions.",
+    options=ADVERSARIAL_OPTIONS, page="domain_adaptation.md", section="cdan",
+    builds=(DomainAdaptationModel, ConditionalDomainAdversarialHead, GradientReversalSchedule), **DOMAIN,
+))
+register_strategy(Strategy(
+    "mmd", mmd,
+    paper='Long et al., "Learning Transferable Features with Deep Adaptation Networks", ICML 2015',
+    when="Domain shift without an adversary: minimise a kernel distance between source and target features.",
+    options=DISCREPANCY_OPTIONS, page="domain_adaptation.md", section="mmd", builds=(DomainAdaptationModel, MMD), **DOMAIN,
+))
+register_strategy(Strategy(
+    "coral", coral,
+    paper='Sun & Saenko, "Deep CORAL", ECCV Workshops 2016',
+    when="Domain shift in feature statistics (e.g. colour, style): match the feature covariances; cheap and stable.",
+    options=DISCREPANCY_OPTIONS, page="domain_adaptation.md", section="coral", builds=(DomainAdaptationModel, CORAL), **DOMAIN,
+))
