@@ -1,7 +1,6 @@
 """`image_dataset`: a `tf.data` input pipeline for an image classifier."""
 
 import os
-import warnings
 
 import keras
 import numpy as np
@@ -9,12 +8,12 @@ import tensorflow as tf
 
 from keras_transfer import _checks
 from keras_transfer.api_export import keras_transfer_export
+from keras_transfer.data import checks
 
 AUTOTUNE = tf.data.AUTOTUNE
 # "auto" caches decoded images in memory when they take at most this share of
 # the memory available when the pipeline is built.
 _AUTO_CACHE_SHARE = 0.25
-_CHANNELS = (1, 3, 4)
 
 
 def available_memory_bytes():
@@ -255,71 +254,14 @@ def _check_num_classes(given, found, where):
 
 
 def _check_arrays(images, labels, num_classes):
-    if not isinstance(images, np.ndarray):
-        if hasattr(images, "__array__") and not isinstance(images, (str, bytes)):
-            images = np.asarray(images)
-        else:
-            raise _checks.invalid(
-                "source",
-                "a numpy array of images, an (images, labels) tuple, an image directory, a TFDS name or a tf.data.Dataset",
-                images,
-                error=TypeError,
-            )
-    if images.dtype == object or not (np.issubdtype(images.dtype, np.number) or images.dtype == bool):
-        raise _checks.invalid("source", "numeric image arrays", f"dtype {images.dtype}", error=TypeError)
-    if len(images) == 0:
-        raise _checks.invalid("source", "at least one image", f"an array of shape {images.shape}")
-    if images.ndim == 3:
-        images = images[..., np.newaxis]
-    if images.ndim != 4:
-        raise _checks.invalid("source", "images of shape (n, height, width) or (n, height, width, channels)", f"shape {images.shape}")
-    if images.shape[-1] not in _CHANNELS:
-        hint = (
-            "The images look channels-first; move the channels last with `np.transpose(images, (0, 2, 3, 1))`."
-            if images.shape[1] in _CHANNELS
-            else None
-        )
-        raise _checks.invalid("source", "channels-last images with 1, 3 or 4 channels", f"shape {images.shape}", hint=hint)
-    if np.issubdtype(images.dtype, np.floating):
-        # Chunked, so the check does not allocate a boolean copy of the data.
-        flat = images.reshape(len(images), -1)
-        step = max(1, (64 << 20) // max(1, flat.shape[1] * flat.itemsize))
-        for start in range(0, len(flat), step):
-            chunk = flat[start : start + step]
-            if not np.isfinite(chunk).all():
-                bad = start + int(np.argmin(np.isfinite(chunk).all(axis=1)))
-                raise _checks.invalid("source", "finite pixel values", f"NaN or Inf in image {bad}")
-        if images.size and 0.0 < float(images.max()) <= 1.0 and float(images.min()) >= 0.0:
-            warnings.warn(
-                "The images are floats in [0, 1]; keras_transfer models (build_classifier) expect raw "
-                "pixel values in [0, 255] and preprocess inside. Multiply by 255 if these are scaled.",
-                stacklevel=3,
-            )
+    images = checks.check_images(
+        "source", images,
+        expected="a numpy array of images, an (images, labels) tuple, an image directory, a TFDS name or a tf.data.Dataset",
+    )
     if labels is None:
         return images, None
-    labels = np.asarray(labels)
-    if len(labels) != len(images):
-        raise _checks.invalid("labels", f"one label per image ({len(images)} images)", f"{len(labels)} labels")
-    if labels.ndim == 2 and labels.shape[1] == 1:
-        labels = labels[:, 0]
-    if labels.ndim == 1:
-        if not np.issubdtype(labels.dtype, np.integer):
-            if np.issubdtype(labels.dtype, np.floating) and np.all(np.isfinite(labels)) and np.all(labels == np.round(labels)):
-                labels = labels.astype("int64")
-            else:
-                raise _checks.invalid("labels", "integer class ids", f"dtype {labels.dtype}", error=TypeError)
-        low, high = int(labels.min()), int(labels.max())
-        if low < 0 or (num_classes is not None and high >= num_classes):
-            limit = f"[0, {num_classes})" if num_classes is not None else ">= 0"
-            raise _checks.invalid("labels", f"class ids in {limit}", f"labels from {low} to {high}")
-    elif labels.ndim == 2:
-        if num_classes is not None and labels.shape[1] != num_classes:
-            raise _checks.invalid("labels", f"one-hot rows of length num_classes={num_classes}", f"shape {labels.shape}")
-        if not np.all(np.isfinite(labels)):
-            raise _checks.invalid("labels", "finite values", "NaN or Inf in labels")
-    else:
-        raise _checks.invalid("labels", "class ids (n,) or one-hot rows (n, num_classes)", f"shape {labels.shape}")
-    return images, labels
+    why = None if num_classes is None else f"num_classes={num_classes}"
+    return images, checks.check_class_labels("labels", labels, num_classes=num_classes, count=len(images), noun="image", why=why)
 
 
 def _check_uniform_size(image_shape, image_size, what):

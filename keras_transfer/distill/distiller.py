@@ -12,6 +12,7 @@ from keras_transfer.models.transfer_model import TransferModel
 from keras_transfer.feature_extraction.transfer_classifier import _head_dtype
 from keras_transfer.text import pipeline as text_pipeline
 from keras_transfer.text import text_models
+from keras_transfer.data import checks
 
 LABEL_SPACES = ("shared", "auxiliary")
 
@@ -240,19 +241,19 @@ class Distiller(TransferModel, text_pipeline.TextInputs, keras.Model):
 
     def fit(self, x=None, y=None, *args, **kwargs):
         """`keras.Model.fit`; in-memory inputs and labels are checked against `student` first."""
-        _checks.check_dataset_not_empty("x", x)
-        kind = _checks.label_kind(self)
+        checks.check_dataset_not_empty("x", x)
+        kind = checks.label_kind(self)
         if y is None and x is not None and not isinstance(x, tf.data.Dataset) and self.alpha != 1.0:
             raise _unlabelled_error(self.alpha)
         if self._text:
             count = len(x) if text_pipeline.is_text(x) else None
-            _checks.check_labels_of(self.student, y, kind=kind, count=count)
+            checks.check_labels_of(self.student, y, kind=kind, count=count)
             validation = kwargs.get("validation_data")
             if isinstance(validation, (tuple, list)) and len(validation) in (2, 3):
-                _checks.check_labels_of(self.student, validation[1], name="validation_data[1]", kind=kind)
+                checks.check_labels_of(self.student, validation[1], name="validation_data[1]", kind=kind)
         else:
-            _checks.check_training_arrays(self.student, x, y, kind=kind)
-            _checks.check_validation_data(self.student, kwargs.get("validation_data"), kind=kind)
+            checks.check_training_arrays(self.student, x, y, kind=kind)
+            checks.check_validation_data(self.student, kwargs.get("validation_data"), kind=kind)
         return super().fit(x, y, *args, **kwargs)
 
     def get_metrics_result(self):

@@ -3,8 +3,8 @@
 import keras
 from keras import ops
 
-from keras_transfer import _checks
 from keras_transfer.api_export import keras_transfer_export
+from keras_transfer.data import checks
 
 
 def _covariance(x):
@@ -47,7 +47,7 @@ class CORAL(keras.losses.Loss):
         super().__init__(name=name, reduction="sum_over_batch_size", dtype="float32")
 
     def call(self, y_true, y_pred):
-        _checks.check_same_features(y_true, y_pred, "CORAL")
+        checks.check_same_features(y_true, y_pred, "CORAL")
         source = ops.reshape(ops.cast(y_true, "float32"), (ops.shape(y_true)[0], -1))
         target = ops.reshape(ops.cast(y_pred, "float32"), (ops.shape(y_pred)[0], -1))
         d = ops.cast(ops.shape(source)[-1], "float32")

@@ -5,6 +5,7 @@ import tensorflow as tf
 
 from keras_transfer import _checks
 from keras_transfer.api_export import keras_transfer_export
+from keras_transfer.data import checks
 
 
 def _is_dataset(value):
@@ -19,23 +20,6 @@ def _array(name, value):
     if array.dtype == object:
         raise _checks.invalid(name, "a numeric array", type(value).__name__, error=TypeError)
     return array.astype("float32") if array.dtype == np.float64 else array
-
-
-def _check_labels(labels, n, num_classes):
-    if labels.ndim == 0 or labels.shape[0] != n:
-        raise _checks.invalid(
-            "source", f"labels with one entry per source sample ({n})", f"labels of shape {labels.shape}"
-        )
-    if labels.ndim == 1 or (labels.ndim == 2 and labels.shape[1] == 1):
-        if not np.issubdtype(labels.dtype, np.integer):
-            if not np.all(np.equal(np.mod(labels, 1), 0)):
-                raise _checks.invalid("source", "integer class labels", f"labels {labels[:5]}...")
-        low, high = labels.min(), labels.max()
-        if low < 0 or (num_classes is not None and high >= num_classes):
-            expected = f"labels in [0, {num_classes - 1}]" if num_classes else "labels >= 0"
-            raise _checks.invalid("source", expected, f"labels in [{low}, {high}]")
-    elif num_classes is not None and labels.shape[-1] != num_classes:
-        raise _checks.invalid("source", f"one-hot labels of width {num_classes}", f"width {labels.shape[-1]}")
 
 
 def _source_spec(source):
@@ -158,8 +142,9 @@ def domain_adaptation_dataset(
                     "source", f"labels and weights with one entry per input ({n_source})",
                     f"lengths {[p.shape[0] for p in source_data]}",
                 )
-        _check_labels(source_data[1], n_source, num_classes)
-        _checks.check_examples("source", source_data[0])
+        why = None if num_classes is None else f"num_classes={num_classes}"
+        checks.check_class_labels("source", source_data[1], num_classes=num_classes, count=n_source, why=why)
+        checks.check_examples("source", source_data[0])
         if len(source_data) == 3 and np.any(source_data[2] < 0):
             raise _checks.invalid("source", "non-negative sample weights", source_data[2].min())
         source_ds = tf.data.Dataset.from_tensor_slices(source_data)
@@ -169,7 +154,7 @@ def domain_adaptation_dataset(
     if n_target is not None:
         if n_target == 0:
             raise _checks.invalid("target", "at least one sample", "0 samples")
-        _checks.check_examples("target", target_data)
+        checks.check_examples("target", target_data)
         target_ds = tf.data.Dataset.from_tensor_slices(target_data)
     else:
         target_ds = target_data

@@ -5,6 +5,7 @@ from keras import ops
 
 from keras_transfer import _checks
 from keras_transfer.api_export import keras_transfer_export
+from keras_transfer.data import checks
 
 
 def _squared_distances(a, b):
@@ -75,7 +76,7 @@ class MMD(keras.losses.Loss):
         return ops.mean(ops.stack([ops.exp(-d2 / (m * base)) for m in self.bandwidth_multipliers]), axis=0)
 
     def call(self, y_true, y_pred):
-        _checks.check_same_features(y_true, y_pred, "MMD")
+        checks.check_same_features(y_true, y_pred, "MMD")
         source = ops.reshape(ops.cast(y_true, "float32"), (ops.shape(y_true)[0], -1))
         target = ops.reshape(ops.cast(y_pred, "float32"), (ops.shape(y_pred)[0], -1))
         if self.bandwidth is None:

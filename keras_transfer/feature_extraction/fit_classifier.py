@@ -12,6 +12,7 @@ import tensorflow as tf
 from keras_transfer import _checks
 from keras_transfer.api_export import keras_transfer_export
 from keras_transfer.feature_extraction import feature_cache
+from keras_transfer.data import checks
 
 CACHE_CHOICES = ("auto", True, False)
 # Head steps per `tf.function` call when no callback acts on single batches:
@@ -134,9 +135,9 @@ def fit_classifier(
         batch_size = _checks.check_int("batch_size", batch_size, minimum=1)
     if x is None or isinstance(x, (str, bytes)):
         raise _checks.invalid("x", "training images (numpy array) or a tf.data.Dataset", x, error=TypeError)
-    _checks.check_dataset_not_empty("x", x)
-    _checks.check_training_arrays(model, x, y)
-    _checks.check_validation_data(model, validation_data)
+    checks.check_dataset_not_empty("x", x)
+    checks.check_training_arrays(model, x, y)
+    checks.check_validation_data(model, validation_data)
 
     fit_kwargs = dict(
         batch_size=batch_size, epochs=epochs, verbose=verbose, callbacks=callbacks,

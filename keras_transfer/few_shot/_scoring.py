@@ -4,6 +4,7 @@ import keras
 import numpy as np
 
 from keras_transfer import _checks
+from keras_transfer.data import checks
 
 METRICS = ("euclidean", "cosine")
 
@@ -69,14 +70,8 @@ def as_labels(name, value, length, num_classes):
         labels = labels[:, 0]
     if labels.ndim != 1 or labels.shape[0] != length:
         raise _checks.invalid(name, f"a 1D array of {length} class ids (one per embedding)", f"array of shape {labels.shape}")
-    if labels.dtype.kind not in "iu":
-        if labels.dtype.kind == "f" and np.all(labels == np.round(labels)):
-            labels = labels.astype("int64")
-        else:
-            raise _checks.invalid(name, "integer class ids", f"array of dtype {labels.dtype}", error=TypeError)
+    labels = checks.check_labels(name, labels, num_classes=num_classes, why=f"the head has {num_classes} classes")
     labels = labels.astype("int64")
-    if labels.min() < 0 or labels.max() >= num_classes:
-        raise _checks.invalid(name, f"class ids in [0, {num_classes})", f"ids from {labels.min()} to {labels.max()}")
     missing = sorted(set(range(num_classes)) - set(labels.tolist()))
     if missing:
         raise _checks.invalid(

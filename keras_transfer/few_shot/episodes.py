@@ -4,6 +4,7 @@ import keras
 import numpy as np
 
 from keras_transfer import _checks
+from keras_transfer.data import checks
 from keras_transfer.api_export import keras_transfer_export
 from keras_transfer.few_shot import _scoring
 from keras_transfer.few_shot.cosine_head import CosineClassifierHead
@@ -211,8 +212,7 @@ def evaluate_episodes(
     y = np.asarray(y)
     if y.ndim != 1 or y.dtype.kind not in "iu":
         raise _checks.invalid("y", "a 1D array of integer class ids", f"array of shape {y.shape} and dtype {y.dtype}", error=TypeError)
-    if len(x) != len(y):
-        raise _checks.invalid("y", f"one label per example of `x` ({len(x)})", f"{len(y)} labels")
+    checks.check_labels("y", y, num_classes=None, count=len(x))
     support_index, query_index = sample_episodes(y, n_way=n_way, k_shot=k_shot, queries=queries, episodes=episodes, seed=seed)
 
     features = embed(embed_fn_or_model, x, batch_size)

@@ -6,6 +6,7 @@ from keras_transfer import _checks
 from keras_transfer.api_export import keras_transfer_export
 from keras_transfer.fine_tuning.discriminative_lr import DiscriminativeLR
 from keras_transfer.fine_tuning.freeze_schedule import FreezeSchedule
+from keras_transfer.data import checks
 
 
 def default_loss(model):
@@ -90,11 +91,11 @@ def fine_tune(
         raise ValueError("Pass `epochs` (after unfreezing) and `freeze_epochs` to fine_tune, not to fit.")
     if not isinstance(gradual, bool):
         raise _checks.invalid("gradual", "a bool", gradual, error=TypeError)
-    _checks.check_dataset_not_empty("x", x)
+    checks.check_dataset_not_empty("x", x)
     recompile = optimizer is not None or not getattr(model, "compiled", False)
     chosen_loss = loss if loss is not None else (default_loss(model) if recompile else model.loss)
-    _checks.check_training_arrays(model, x, y, kind=_checks.loss_label_kind(chosen_loss))
-    _checks.check_validation_data(model, fit_kwargs.get("validation_data"), kind=_checks.loss_label_kind(chosen_loss))
+    checks.check_training_arrays(model, x, y, kind=checks.loss_label_kind(chosen_loss))
+    checks.check_validation_data(model, fit_kwargs.get("validation_data"), kind=checks.loss_label_kind(chosen_loss))
     if recompile:
         model.compile(
             optimizer=optimizer if optimizer is not None else keras.optimizers.Adam(base_lr),

@@ -8,6 +8,7 @@ import numpy as np
 
 from keras_transfer import _checks
 from keras_transfer.api_export import keras_transfer_export
+from keras_transfer.data import checks
 
 
 def _with_learning_rate(config, value):
@@ -173,8 +174,8 @@ def lr_find(
     if smoothing >= 1.0:
         raise _checks.invalid("smoothing", "a float in [0, 1)", smoothing)
 
-    _checks.check_dataset_not_empty("x", x)
-    _checks.check_training_arrays(model, x, y)
+    checks.check_dataset_not_empty("x", x)
+    checks.check_training_arrays(model, x, y)
     batch_size = _checks.check_int("batch_size", batch_size, minimum=1)
     if isinstance(x, tf.data.Dataset):
         dataset = x.repeat()

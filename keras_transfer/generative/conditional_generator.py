@@ -12,6 +12,7 @@ from keras_transfer.api_export import keras_transfer_export
 from keras_transfer.models.transfer_model import TransferModel
 from keras_transfer.data.pipeline import available_memory_bytes
 from keras_transfer.feature_extraction.transfer_classifier import _head_dtype
+from keras_transfer.data import checks
 
 
 def one_hot_labels(labels, num_classes):
@@ -227,10 +228,10 @@ class ConditionalVAE(TransferModel, keras.Model):
 
     def fit(self, x=None, y=None, *args, **kwargs):
         """`keras.Model.fit(images, labels)`; numpy inputs are checked first."""
-        _checks.check_dataset_not_empty("x", x)
-        _checks.check_examples("x", x, example_shape=self.image_shape)
+        checks.check_dataset_not_empty("x", x)
+        checks.check_examples("x", x, example_shape=self.image_shape)
         if isinstance(y, (np.ndarray, list)):
-            _checks.check_labels("y", y, num_classes=self.num_classes, kind=_label_kind(np.asarray(y), self.num_classes),
+            checks.check_labels("y", y, num_classes=self.num_classes, kind=_label_kind(np.asarray(y), self.num_classes),
                                  count=len(x) if isinstance(x, np.ndarray) else None)
         return super().fit(x, y, *args, **kwargs)
 
@@ -243,7 +244,7 @@ class ConditionalVAE(TransferModel, keras.Model):
         stream samples during training with `PseudoPretrainer`).
         """
         labels = np.asarray(labels)
-        _checks.check_labels("labels", labels, num_classes=self.num_classes, kind=_label_kind(labels, self.num_classes))
+        checks.check_labels("labels", labels, num_classes=self.num_classes, kind=_label_kind(labels, self.num_classes))
         count = len(labels) if labels.ndim else 0
         _check_generation_memory(count, self.image_shape)
         y = ops.convert_to_numpy(one_hot_labels(labels, self.num_classes))

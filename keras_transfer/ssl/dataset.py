@@ -5,6 +5,7 @@ import tensorflow as tf
 
 from keras_transfer import _checks
 from keras_transfer.api_export import keras_transfer_export
+from keras_transfer.data import checks
 
 
 @keras_transfer_export("keras_transfer.ssl.ssl_dataset")
@@ -48,11 +49,11 @@ def ssl_dataset(labeled, unlabeled, *, batch_size, unlabeled_ratio=7, seed=None)
             raise _checks.invalid("labeled", f"arrays of equal length ({count})", [len(p) for p in labeled])
     if count < batch_size:
         raise _checks.invalid("batch_size", f"at most the {count} labelled examples", batch_size)
-    x_labeled, unlabeled = _checks.check_examples("labeled", np.asarray(labeled[0])), np.asarray(unlabeled)
-    _checks.check_examples("unlabeled", unlabeled, example_shape=x_labeled.shape[1:])
+    x_labeled, unlabeled = checks.check_examples("labeled", np.asarray(labeled[0])), np.asarray(unlabeled)
+    checks.check_examples("unlabeled", unlabeled, example_shape=x_labeled.shape[1:])
     y = np.asarray(labeled[1])
     if y.ndim == 1 or (y.ndim == 2 and y.shape[1] == 1):
-        _checks.check_labels("labeled", y, num_classes=None)
+        checks.check_labels("labeled", y, num_classes=None)
     unlabeled_batch = batch_size * unlabeled_ratio
     if len(unlabeled) < unlabeled_batch:
         raise _checks.invalid(

@@ -12,6 +12,7 @@ from keras_transfer.models.transfer_model import TransferModel
 from keras_transfer.generative.pseudo_ssl_generator import PseudoSSLGenerator
 from keras_transfer.ssl.strong_augment import StrongAugment
 from keras_transfer.ssl.weak_augment import WeakAugment
+from keras_transfer.data import checks
 
 _EXTRA_METRICS = ("unlabeled_loss", "mask_rate")
 
@@ -247,17 +248,17 @@ class FixMatch(TransferModel, keras.Model):
 
     def fit(self, x=None, y=None, *args, **kwargs):
         """`keras.Model.fit`; numpy inputs are checked against `model` before training."""
-        _checks.check_dataset_not_empty("x", x)
+        checks.check_dataset_not_empty("x", x)
         labeled, unlabeled = split_inputs(x) if isinstance(x, (dict, tuple, list)) else (x, None)
         key = "x['labeled']" if isinstance(x, dict) else "x[0]" if isinstance(x, (tuple, list)) else "x"
-        _checks.check_training_arrays(self.model, labeled, y, names=(key, "y"), kind=_checks.label_kind(self))
+        checks.check_training_arrays(self.model, labeled, y, names=(key, "y"), kind=checks.label_kind(self))
         if unlabeled is not None:
-            shape = None if self.pseudo_generator is not None else _checks.shape_of(self.model, "input_shape")
-            _checks.check_examples(
+            shape = None if self.pseudo_generator is not None else checks.shape_of(self.model, "input_shape")
+            checks.check_examples(
                 "x['unlabeled']" if isinstance(x, dict) else "x[1]", unlabeled,
                 example_shape=None if shape is None else shape[1:],
             )
-        _checks.check_validation_data(self.model, kwargs.get("validation_data"), kind=_checks.label_kind(self))
+        checks.check_validation_data(self.model, kwargs.get("validation_data"), kind=checks.label_kind(self))
         return super().fit(x, y, *args, **kwargs)
 
     def test_step(self, data):

@@ -6,6 +6,7 @@ import keras
 import numpy as np
 
 from keras_transfer import _checks
+from keras_transfer.data import checks
 from keras_transfer.feature_extraction.build_classifier import build_classifier
 from keras_transfer.feature_extraction.transfer_classifier import TransferClassifier
 
@@ -15,30 +16,24 @@ def labelled(name, value, texts=False):
     if not isinstance(value, (tuple, list)) or len(value) != 2:
         raise _checks.invalid(name, "a pair (x, y) of arrays: inputs and integer labels", value, error=TypeError)
     x = strings(name, value[0]) if texts else unlabelled(name, value[0])
-    y = np.asarray(value[1])
-    if y.ndim != 1 or not (np.issubdtype(y.dtype, np.integer) or (y.size and np.all(np.mod(y, 1) == 0))):
-        raise _checks.invalid(name, "integer class labels of shape (n,) as its second element", f"labels of shape {y.shape}, dtype {y.dtype}")
-    if len(y) != len(x):
-        raise _checks.invalid(name, "as many labels as inputs", f"{len(x)} inputs and {len(y)} labels")
-    if y.size and y.min() < 0:
-        raise _checks.invalid(name, "labels >= 0", f"a label {y.min()}")
+    y = checks.check_labels(name, np.asarray(value[1]), num_classes=None, count=len(x), noun="input")
     return x, y.astype("int64")
 
 
 def unlabelled(name, value):
-    if isinstance(value, (tuple, list, dict)) or not hasattr(value, "shape"):
-        raise _checks.invalid(name, "an array of inputs (numpy or tensor)", value, error=TypeError)
-    x = np.asarray(value)
+    """An array of inputs `(n, ...)` as float32 (checked: numeric, not empty)."""
+    x = checks.as_array(name, value, "an array of inputs (numpy or tensor)", lists=False)
     if x.ndim < 2 or len(x) == 0:
         raise _checks.invalid(name, "a non-empty array of inputs, shape (n, ...)", f"an array of shape {x.shape}")
     return x.astype("float32")
 
 
 def strings(name, value):
-    x = np.asarray(value)
-    if x.ndim != 1 or len(x) == 0 or not all(isinstance(item, str) for item in x.tolist()):
-        raise _checks.invalid(name, "a non-empty 1-D array or list of strings (texts)", f"an array of shape {x.shape}, dtype {x.dtype}")
-    return x.astype(str)
+    """A non-empty 1-D batch of texts."""
+    x = checks.check_texts(name, value)
+    if len(x) == 0:
+        raise _checks.invalid(name, "a non-empty 1-D array or list of strings (texts)", "no text")
+    return x
 
 
 def fresh_backbone(backbone, weights):

@@ -32,7 +32,8 @@ def register_strategy(strategy, *, overwrite=False):
         raise _checks.invalid("strategy", "a keras_transfer.strategies.Strategy", strategy, error=TypeError)
     if strategy.name in _REGISTRY and not overwrite:
         raise _checks.invalid("strategy", "a strategy whose name is not registered yet (or overwrite=True)", strategy)
-    strategy.registered_in = sys._getframe(1).f_globals.get("__name__")
+    if strategy.registered_in is None:  # the first registration is the record's home; re-registering keeps it
+        strategy.registered_in = sys._getframe(1).f_globals.get("__name__")
     _REGISTRY[strategy.name] = strategy
     return strategy
 

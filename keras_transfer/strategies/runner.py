@@ -6,6 +6,7 @@ import keras
 import numpy as np
 
 from keras_transfer import _checks
+from keras_transfer.data import checks
 from keras_transfer.api_export import keras_transfer_export
 from keras_transfer.strategies import _context
 from keras_transfer.strategies.registry import get_strategy
@@ -150,8 +151,8 @@ def transfer(
         num_classes = int(labelled[1].max()) + 1
     num_classes = _checks.check_int("num_classes", num_classes, minimum=2)
     for name, value in (("data" if data is not None else "source", labelled), ("validation_data", validation_data)):
-        if value is not None and value[1].max() >= num_classes:
-            raise _checks.invalid(name, f"labels in [0, {num_classes}) (num_classes={num_classes})", f"a label {int(value[1].max())}")
+        if value is not None:
+            checks.check_labels(name, value[1], num_classes=num_classes, why=f"num_classes={num_classes}")
 
     unknown = sorted(set(options) - set(spec.options))
     if unknown:

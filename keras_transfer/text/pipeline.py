@@ -27,6 +27,7 @@ import numpy as np
 import tensorflow as tf
 
 from keras_transfer import _checks
+from keras_transfer.data import checks
 from keras_transfer.models.transfer_model import TransferModel
 
 ON_TOO_LONG = ("truncate", "error")
@@ -49,27 +50,6 @@ def _dataset_yields_text(dataset):
     spec = dataset.element_spec
     first = spec[0] if isinstance(spec, tuple) else spec
     return isinstance(first, tf.TensorSpec) and first.dtype == tf.string
-
-
-def _as_text_array(x, argument):
-    if isinstance(x, (str, bytes)):
-        raise _checks.invalid(
-            argument, "a batch of strings (a list, 1-D array or tensor)", x,
-            hint=f"Wrap a single text in a list: [{x!r}].",
-        )
-    if isinstance(x, tf.Tensor):
-        x = x.numpy()
-    array = np.asarray(x, dtype=object)
-    if array.ndim != 1:
-        raise _checks.invalid(argument, "a 1-D batch of strings", f"array of shape {array.shape}")
-    for item in array:
-        if not isinstance(item, (str, bytes)):
-            raise _checks.invalid(
-                argument, "strings only", item, error=TypeError,
-                hint="Every element of the batch must be a `str` (or UTF-8 `bytes`).",
-            )
-    decoded = [item.decode("utf-8") if isinstance(item, bytes) else item for item in array]
-    return np.array(decoded, dtype=str) if decoded else np.array([], dtype=str)
 
 
 def tokenize(preprocessor, texts):
@@ -102,7 +82,7 @@ class TextInputs:
         return keras.utils.pack_x_y_sample_weight(self._tokenize(x), y, sample_weight)
 
     def _text_dataset(self, x, y, sample_weight, batch_size, *, shuffle, argument="x"):
-        texts = _as_text_array(x, argument)
+        texts = checks.check_texts(argument, x)
         self._check_lengths(texts, argument)
         parts = [texts]
         for value, name in ((y, "y"), (sample_weight, "sample_weight")):
@@ -147,7 +127,7 @@ class TextInputs:
     def _tokenize_inputs(self, texts):
         """`_tokenize` for a batch of strings given to a call (a string tensor or in-memory texts)."""
         if not isinstance(texts, tf.Tensor):
-            texts = tf.constant(_as_text_array(texts, "inputs"))
+            texts = tf.constant(checks.check_texts("inputs", texts))
         return self._tokenize(texts)
 
     def __call__(self, *args, **kwargs):
@@ -224,7 +204,7 @@ class TextInputs:
 
     def _batch(self, x, y=None, sample_weight=None):
         if self._takes_text() and (isinstance(x, (str, bytes)) or is_text(x)):
-            texts = _as_text_array(x, "x")
+            texts = checks.check_texts("x", x)
             self._check_lengths(texts, "x")
             x = self._tokenize(tf.constant(texts))
         return x, y, sample_weight

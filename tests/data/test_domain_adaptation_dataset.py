@@ -59,9 +59,9 @@ class TestDomainAdaptationDataset(TestCase):
             build(source=(X_S, Y_S), target=np.zeros((5, 2, 3)), batch_size=4)
         with pytest.raises(ValueError, match=r"`source`.*labels are missing"):
             build(source=X_S, target=X_T, batch_size=4)
-        with pytest.raises(ValueError, match=r"`source`.*labels in \[0, 1\].*labels in \[0, 2\]"):
+        with pytest.raises(ValueError, match=r"`source`.*class ids in \[0, 1\].*labels from 0 to 2"):
             build(source=(X_S, Y_S), target=X_T, batch_size=4, num_classes=2)
-        with pytest.raises(ValueError, match=r"`source`.*labels >= 0"):
+        with pytest.raises(ValueError, match=r"`source`.*class ids >= 0"):
             build(source=(X_S, Y_S - 1), target=X_T, batch_size=4)
         with pytest.raises(ValueError, match=r"`source`.*one entry per input \(10\).*lengths \[10, 7\]"):
             build(source=(X_S, Y_S[:7]), target=X_T, batch_size=4)

@@ -67,7 +67,7 @@ class TestPrototypeHead(TestCase):
         "labels, match",
         [
             (np.array([0, 0, 1, 1, 1, 1]), r"no example of classes \[2\]"),
-            (np.array([0, 0, 1, 1, 2, 3]), r"class ids in \[0, 3\)"),
+            (np.array([0, 0, 1, 1, 2, 3]), r"class ids in \[0, 2\], i.e. \[0, 3\)"),
             (np.array([0, 1, 2]), "6 class ids"),
             (np.array([0.5, 0, 1, 1, 2, 2]), "integer class ids"),
         ],

@@ -88,7 +88,7 @@ BAD = [
     ("feature_extraction", dict(), ValueError, r"`data`.*labelled target-task examples"),
     ("feature_extraction", dict(data=X), TypeError, r"`data`.*a pair \(x, y\)"),
     ("feature_extraction", dict(data=(X, Y[:3])), ValueError, r"`data`.*as many labels as inputs"),
-    ("feature_extraction", dict(data=(X, Y), num_classes=2), ValueError, r"`data`.*labels in \[0, 2\)"),
+    ("feature_extraction", dict(data=(X, Y), num_classes=2), ValueError, r"`data`.*class ids in \[0, 1\], i.e. \[0, 2\)"),
     ("mmd", dict(source=(X, Y), target=X[:, :4]), ValueError, r"`target`.*shape \(8, 8, 3\).*\(4, 8, 3\)"),
     ("feature_extraction", dict(data=(X, Y), validation_data=(X[:, :4], Y)), ValueError, r"`validation_data`.*shape"),
     ("l2sp", dict(data=(X, Y), gamma=1.0), ValueError, r"`gamma`.*option of strategy 'l2sp'.*`alpha`, `beta`"),
