@@ -1,5 +1,9 @@
 """Datasets for the command line: a directory, a `.npz` of arrays, or a TFDS name.
 
+Directories and TFDS names are read by `keras_transfer.data.sources`, as
+`keras_transfer.data.image_dataset` reads them; this module turns them into
+arrays and says errors in the command line's words.
+
 Everything is loaded into NumPy arrays of raw images (float32, [0, 255]), or
 of strings for the strategies that take texts, and integer labels: what
 `keras_transfer.transfer` takes. A directory holds one sub-folder per class
@@ -11,6 +15,8 @@ import dataclasses
 import os
 
 import numpy as np
+
+from keras_transfer.data import sources
 
 NPZ_KEYS = ("x_train", "y_train", "x_val", "y_val", "x_test", "y_test", "x_source", "y_source", "x_target")
 
@@ -97,41 +103,29 @@ def _npz(path, argument, texts=False):
     return arrays
 
 
-def _first_image_size(path):
-    import keras
-
-    for directory, _, files in sorted(os.walk(path)):
-        for name in sorted(files):
-            if name.lower().endswith((".png", ".jpg", ".jpeg", ".bmp", ".gif")):
-                width, height = keras.utils.load_img(os.path.join(directory, name)).size
-                return (height, width)
-    raise DataError(f"{path!r} holds no image (.png, .jpg, .jpeg, .bmp, .gif).")
+def _source_error(error, argument, spec=None):
+    """A `sources.SourceError` as the command line says it (its flags, not Python arguments)."""
+    message = f"{argument}: {error.reason}"
+    if error.detail:
+        message += f": {error.detail}"
+    if spec is not None and spec.startswith("tfds:") and error.hint:
+        message += ". Pass --download to let TFDS download it (needs internet), or --data-dir where it is prepared"
+    return DataError(message + ".")
 
 
 def _directory(path, argument, labels, image_size, grayscale):
-    import keras
-
-    size = tuple(image_size) if image_size else _first_image_size(path)
     try:
-        dataset = keras.utils.image_dataset_from_directory(
-            path, labels="inferred" if labels else None, label_mode="int" if labels else None,
-            color_mode="grayscale" if grayscale else "rgb", image_size=size, batch_size=256, shuffle=False, verbose=False,
+        size = tuple(image_size) if image_size else sources.first_image_size(path, argument=argument)
+        dataset, _, names = sources.image_directory(
+            path, image_size=size, color_mode="grayscale" if grayscale else "rgb",
+            labels="inferred" if labels else None, argument=argument,
         )
-    except ValueError as error:
-        raise DataError(f"{argument}: {path!r}: {error}") from None
-    names = getattr(dataset, "class_names", None)
-    xs, ys = [], []
-    for batch in dataset:
-        if labels:
-            xs.append(batch[0].numpy())
-            ys.append(batch[1].numpy())
-        else:
-            xs.append(batch.numpy())
-    if not xs:
-        raise DataError(f"{argument}: {path!r} holds no image.")
+    except sources.SourceError as error:
+        raise _source_error(error, argument) from None
+    arrays = sources.materialise(dataset)
+    x, y = arrays if labels else (arrays, None)
     description = f"images of {path} ({size[0]}x{size[1]}{', grayscale' if grayscale else ''})"
-    y = np.concatenate(ys) if labels else None
-    return _directory_arrays(description, np.concatenate(xs).astype("float32"), y, names, argument, path)
+    return _directory_arrays(description, x.astype("float32"), y, names, argument, path)
 
 
 def _directory_arrays(description, x, y, names, argument, path):
@@ -144,47 +138,31 @@ def _directory_arrays(description, x, y, names, argument, path):
 
 
 def _text_directory(path, argument, labels):
-    import keras
-
     try:
-        dataset = keras.utils.text_dataset_from_directory(
-            path, labels="inferred" if labels else None, label_mode="int" if labels else None, batch_size=None,
-            shuffle=False, verbose=False,
-        )
-    except ValueError as error:
-        raise DataError(f"{argument}: {path!r}: {error}") from None
-    names = getattr(dataset, "class_names", None)
-    texts, ys = [], []
-    for element in dataset.as_numpy_iterator():
-        text = element[0] if labels else element
-        texts.append(text.decode("utf-8"))
-        if labels:
-            ys.append(int(element[1]))
-    if not texts:
+        dataset, names = sources.text_directory(path, labels=labels, argument=argument)
+    except sources.SourceError as error:
+        raise _source_error(error, argument) from None
+    arrays = sources.materialise(dataset)
+    if arrays is None:
         raise DataError(f"{argument}: {path!r} holds no .txt file.")
-    return _directory_arrays(f"texts of {path}", np.array(texts, dtype=str), ys if labels else None, names, argument, path)
+    texts, ys = arrays if labels else (arrays, None)
+    texts = np.array([text.decode("utf-8") for text in texts.tolist()], dtype=str)
+    return _directory_arrays(f"texts of {path}", texts, ys, names, argument, path)
 
 
 def _tfds(name, argument, data_dir, download, texts=False):
     try:
-        import tensorflow_datasets as tfds
-    except ImportError:
-        raise DataError(f"{argument}: tfds:{name} needs the tensorflow-datasets package (pip install tensorflow-datasets).") from None
-    try:
-        splits, info = tfds.load(name, split=None, as_supervised=True, batch_size=-1, with_info=True,
-                                 data_dir=data_dir, download=download)
-    except Exception as error:  # not prepared, unknown name, no network...
-        first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-        hint = "" if download else " Pass --download to let TFDS download it (needs internet), or --data-dir where it is prepared."
-        raise DataError(f"{argument}: cannot load TFDS dataset {name!r}: {first}.{hint}") from None
+        datasets, info = sources.tfds_splits(name, data_dir=data_dir, download=download, argument=argument)
+    except sources.SourceError as error:
+        raise _source_error(error, argument, spec=f"tfds:{name}") from None
     arrays = Arrays(description=f"TFDS {name}")
-    for split, (x, y) in tfds.as_numpy(splits).items():
+    for split, dataset in datasets.items():
         key = {"train": "train", "validation": "val", "test": "test"}.get(split)
         if key:
+            x, y = sources.materialise(dataset)
             setattr(arrays, f"x_{key}", _inputs(x, texts, f"{argument}: TFDS {name} ({split})"))
             setattr(arrays, f"y_{key}", np.asarray(y).astype("int64"))
-    label = info.features[info.supervised_keys[1]] if info.supervised_keys else None
-    arrays.class_names = list(getattr(label, "names", None) or []) or None
+    arrays.class_names = sources.class_names(info)
     if arrays.x_train is None:
         raise DataError(f"{argument}: TFDS dataset {name!r} has no 'train' split.")
     return arrays

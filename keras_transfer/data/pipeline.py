@@ -9,6 +9,7 @@ import tensorflow as tf
 from keras_transfer import _checks
 from keras_transfer.api_export import keras_transfer_export
 from keras_transfer.data import checks
+from keras_transfer.data import sources
 
 AUTOTUNE = tf.data.AUTOTUNE
 # "auto" caches decoded images in memory when they take at most this share of
@@ -298,61 +299,18 @@ def _from_directory(directory, labels, image_size, color_mode):
         labels = "inferred"
     if labels is False:
         labels = None
-    try:
-        dataset = keras.utils.image_dataset_from_directory(
-            os.fspath(directory),
-            labels=labels,
-            label_mode="int" if labels is not None else None,
-            color_mode=color_mode,
-            batch_size=None,
-            image_size=image_size,
-            shuffle=False,
-            verbose=False,
-        )
-    except ValueError as error:
-        raise ValueError(f"Invalid value received for argument `source`: cannot read images from {os.fspath(directory)!r}: {error}") from None
-    count = len(dataset.file_paths)
-    if count == 0:
-        raise _checks.invalid("source", "a directory holding images (one sub-directory per class)", os.fspath(directory))
-    class_names = getattr(dataset, "class_names", None) if labels is not None else None
-    return dataset, count, class_names
+    return sources.image_directory(directory, image_size=image_size, color_mode=color_mode, labels=labels)
 
 
 def _from_tfds(name, split, data_dir, image_size):
-    import tensorflow_datasets as tfds
-
-    try:
-        builder = tfds.builder(name, data_dir=data_dir)
-    except Exception as error:
-        raise _checks.invalid(
-            "source", "an existing image directory or a TFDS dataset name", name,
-            hint=f"No such directory, and TFDS says: {str(error).splitlines()[0]}",
-        ) from None
-    supervised = builder.info.supervised_keys
-    if not supervised:
-        raise _checks.invalid("source", "a TFDS dataset with (image, label) supervised keys", name)
-    try:
-        dataset = tfds.load(name, split=split, data_dir=data_dir, download=False, as_supervised=True, shuffle_files=False)
-    except Exception as error:
-        where = data_dir or "the default TFDS data_dir"
-        raise ValueError(
-            f"Invalid value received for argument `source`: TFDS dataset {name!r} (split {split!r}) is not "
-            f"prepared in {where}, and nothing is downloaded here. Prepare it with `tfds build {name}` on a "
-            f"machine with internet and copy it, or pass `data_dir=`. ({str(error).splitlines()[0]})"
-        ) from None
-    try:
-        count = builder.info.splits[split].num_examples
-    except Exception:
-        count = None
+    datasets, info = sources.tfds_splits(name, splits=[split], data_dir=data_dir)
+    count = sources.split_size(info, split)
     if count == 0:
         raise _checks.invalid("split", "a non-empty split", split)
-    image_key, label_key = supervised[0], supervised[1]
-    label_feature = builder.info.features[label_key]
-    class_names = list(label_feature.names) if hasattr(label_feature, "names") else None
-    image_shape = builder.info.features[image_key].shape
+    image_shape = info.features[info.supervised_keys[0]].shape
     channels = image_shape[-1] if image_shape else None
     _check_uniform_size(tf.TensorShape(image_shape), image_size, "TFDS dataset")
-    return dataset, count, class_names, channels
+    return datasets[split], count, sources.class_names(info), channels
 
 
 def _resolve_cache(cache, count, image_size, channels, *, source_in_memory):
