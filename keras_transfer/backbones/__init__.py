@@ -13,13 +13,16 @@ limits and layer groups; keras-hub presets; any `keras.Model`.
 
 from keras_transfer.backbones.hub import HubBackbone
 from keras_transfer.backbones.registry import available, get, register
+from keras_transfer.backbones.resolve import ResolvedBackbone, resolve_backbone
 from keras_transfer.backbones.spec import BackboneSpec, WeightsDownloadError
 
 __all__ = [
     "BackboneSpec",
     "HubBackbone",
+    "ResolvedBackbone",
     "WeightsDownloadError",
     "available",
     "get",
     "register",
+    "resolve_backbone",
 ]

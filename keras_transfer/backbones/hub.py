@@ -61,11 +61,5 @@ class HubBackbone:
         return graph.generic_groups(model)
 
 
-def check_hub_backbone(preset):
-    if not isinstance(preset, (str, os.PathLike)):
-        raise _checks.invalid("backbone", "a keras-hub preset name or directory", preset, error=TypeError)
-    return HubBackbone(preset)
-
-
 def is_functional(model):
     return isinstance(model, keras.Model) and hasattr(model, "_inbound_nodes") and hasattr(model, "inputs")

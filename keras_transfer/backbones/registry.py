@@ -38,16 +38,21 @@ def get(name):
     """
     if not isinstance(name, str):
         raise _checks.invalid("name", "a backbone name (str)", name, error=TypeError)
-    if name in _REGISTRY:
-        return _REGISTRY[name]
-    by_key = {_key(n): spec for n, spec in _REGISTRY.items()}
-    if _key(name) in by_key:
-        return by_key[_key(name)]
+    spec = find(name)
+    if spec is not None:
+        return spec
     raise ValueError(
         f"Unknown backbone {name!r}.{_checks.suggest(name.lower(), _REGISTRY)} "
         f"Available: {', '.join(available())}. A keras-hub preset name, a local preset "
-        "directory or a `keras.Model` are accepted too."
+        "directory, a saved `.keras` model or a `keras.Model` are accepted too."
     )
+
+
+def find(name):
+    """The `BackboneSpec` registered under `name` (case and `_` insensitive), or `None`."""
+    if name in _REGISTRY:
+        return _REGISTRY[name]
+    return {_key(n): spec for n, spec in _REGISTRY.items()}.get(_key(name))
 
 
 @keras_transfer_export("keras_transfer.backbones.register")

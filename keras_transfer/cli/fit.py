@@ -42,30 +42,20 @@ def parse_options(items, specs):
 
 
 def backbone_from(text, *, texts=False):
-    """A backbone argument: a saved `.keras` model, a keras-hub preset directory, or a registered name.
+    """A backbone argument: a saved `.keras` model, a keras-hub preset directory or name, or a registered name.
 
     For text strategies it is a text preset (name or directory, checked by
     `build_text_classifier`, whose error says where it looked).
     """
-    import keras
-
     if texts:
         return text
+    from keras_transfer.backbones.resolve import resolve_backbone
 
-    from keras_transfer.backbones import hub
-    from keras_transfer.backbones import registry
-
-    if os.path.isfile(text):
-        if not text.endswith(".keras"):
-            raise UsageError(f"--backbone {text!r}: a file backbone must be a saved .keras model.")
-        return keras.models.load_model(text)
-    if os.path.isdir(text) or hub.is_hub_preset_name(text):
-        return text
     try:
-        registry.get(text)
+        resolved = resolve_backbone(text)
     except ValueError as error:
         raise UsageError(f"--backbone: {error} (or give a saved .keras model, or a keras-hub preset)") from None
-    return text
+    return resolved.model if resolved.kind == "model" else text
 
 
 def inputs_for(spec, main, source, target):

@@ -1,21 +1,16 @@
 """`build_classifier`: the seed-002 recipe (pretrained base, new head, frozen) in one call."""
 
-import os
-
 import keras
 
 from keras_transfer import _checks
-from keras_transfer.groups import graph
 from keras_transfer.groups.freezing import freeze_groups
 from keras_transfer.groups.freezing import groups_to_train
 from keras_transfer.groups.naming import layer_groups
 from keras_transfer.api_export import keras_transfer_export
-from keras_transfer.backbones import hub
-from keras_transfer.backbones import registry
 from keras_transfer.backbones.image_preprocessing import MODES
+from keras_transfer.backbones.resolve import resolve_backbone
 from keras_transfer.feature_extraction.transfer_classifier import TransferClassifier
 from keras_transfer.feature_extraction.transfer_classifier import check_head_arguments
-from keras_transfer.feature_extraction.weights import load_backbone_weights
 
 
 def _check_shape(name, value, length):
@@ -140,40 +135,21 @@ def build_classifier(
     if name is not None and not isinstance(name, str):
         raise _checks.invalid("name", "a str", name, error=TypeError)
 
-    if isinstance(backbone, keras.Model):
-        model_backbone, mode, assigned = _from_model(backbone, weights, input_shape, image_size, adapt_input)
-        preprocessing_layer = preprocessing or mode
-    elif isinstance(backbone, (str, os.PathLike)):
-        if isinstance(backbone, str) and _is_registered(backbone):
-            spec = registry.get(backbone)
-            input_shape = input_shape or spec.default_input_shape
-            backbone_shape, to_rgb, resize_to = _plan_input(spec.name, spec.min_input_size, input_shape, image_size, adapt_input)
-            if not (weights == "imagenet" or weights is None or isinstance(weights, (str, os.PathLike, keras.Model))):
-                raise _checks.invalid("weights", "'imagenet', None, a weights file path or a keras.Model", weights, error=TypeError)
-            model_backbone = spec.build(backbone_shape, weights="imagenet" if weights == "imagenet" else None)
-            if weights not in ("imagenet", None):
-                load_backbone_weights(model_backbone, weights)
-            assigned = spec.assign_groups(model_backbone)
-            preprocessing_layer = preprocessing or spec.preprocessing
-        elif hub.is_local_preset(backbone) or hub.is_hub_preset_name(str(backbone)):
-            source = hub.HubBackbone(backbone)
-            model_backbone = source.model
-            if weights not in ("imagenet", None):
-                load_backbone_weights(model_backbone, weights)
-            input_shape = input_shape or (224, 224, 3)
-            _, to_rgb, resize_to = _plan_input(str(backbone), 1, input_shape, image_size, adapt_input)
-            assigned = source.assign_groups()
-            preprocessing_layer = source.image_converter or preprocessing or "none"
-        else:
-            registry.get(str(backbone))  # raises the "unknown backbone" error with suggestions
+    resolved = resolve_backbone(backbone)
+    if resolved.kind == "model":
+        to_rgb, resize_to = _model_adapters(resolved.model, input_shape, image_size, adapt_input)
+        input_shape = input_shape or tuple(resolved.model.input_shape[1:])
+        backbone_shape = None
     else:
-        raise _checks.invalid(
-            "backbone", "a registered name, a keras-hub preset (name or directory) or a keras.Model", backbone, error=TypeError
-        )
-
-    if isinstance(backbone, keras.Model):
-        to_rgb, resize_to = _model_adapters(model_backbone, input_shape, image_size, adapt_input)
-        input_shape = input_shape or tuple(model_backbone.input_shape[1:])
+        minimum = resolved.spec.min_input_size if resolved.kind == "registry" else 1
+        default = resolved.spec.default_input_shape if resolved.kind == "registry" else (224, 224, 3)
+        input_shape = input_shape or default
+        backbone_shape, to_rgb, resize_to = _plan_input(resolved.name, minimum, input_shape, image_size, adapt_input)
+    model_backbone, assigned, own_preprocessing = resolved.build(backbone_shape, weights)
+    if resolved.kind == "hub" and own_preprocessing is not None:
+        preprocessing_layer = own_preprocessing  # the preset's image converter
+    else:
+        preprocessing_layer = preprocessing or own_preprocessing or "none"
 
     if groups is not None:
         assigned = layer_groups(model_backbone, groups)
@@ -195,27 +171,6 @@ def build_classifier(
     )
     _apply_freeze(model, freeze, train_batchnorm)
     return model
-
-
-def _is_registered(name):
-    try:
-        registry.get(name)
-        return True
-    except ValueError:
-        return False
-
-
-def _from_model(backbone, weights, input_shape, image_size, adapt_input):
-    if not hub.is_functional(backbone) or not backbone.inputs:
-        raise _checks.invalid("backbone", "a functional keras.Model (or Sequential with an Input)", backbone, error=TypeError)
-    if weights is None:
-        raise _checks.invalid(
-            "weights", "'imagenet' (keep the model's weights), a weights file or a keras.Model for a keras.Model backbone", weights,
-            hint="Re-initialising a given model is not supported; build it fresh instead.",
-        )
-    if weights != "imagenet":
-        load_backbone_weights(backbone, weights)
-    return backbone, "none", graph.generic_groups(backbone)
 
 
 def _model_adapters(backbone, input_shape, image_size, adapt_input):

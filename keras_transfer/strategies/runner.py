@@ -8,6 +8,8 @@ import numpy as np
 from keras_transfer import _checks
 from keras_transfer.data import checks
 from keras_transfer.api_export import keras_transfer_export
+from keras_transfer.backbones.resolve import resolve_backbone
+from keras_transfer.feature_extraction.transfer_classifier import TransferClassifier
 from keras_transfer.strategies import _context
 from keras_transfer.strategies.registry import get_strategy
 from keras_transfer.strategies.strategy import Strategy
@@ -68,9 +70,11 @@ def transfer(
     Args:
         strategy: a name from `keras_transfer.strategies.available()` (or a
             `keras_transfer.strategies.Strategy`).
-        backbone: a registered backbone name, a keras-hub preset, or a
-            `keras.Model` (copied: the given model is never trained in place;
-            a `TransferClassifier` gives its backbone).
+        backbone: a registered backbone name, a keras-hub preset, a saved
+            `.keras` model, or a `keras.Model` (copied: the given model is
+            never trained in place; a `TransferClassifier` gives its
+            backbone). Checked before anything trains
+            (`keras_transfer.backbones.resolve_backbone`).
         data: `(x, y)` arrays, see above.
         source: `(x_s, y_s)` arrays, see above.
         target: an array of unlabelled inputs, see above.
@@ -116,8 +120,14 @@ def transfer(
         spec = strategy
     else:
         spec = get_strategy(strategy)
-    if not isinstance(backbone, (str, os.PathLike, keras.Model)):
-        raise _checks.invalid("backbone", "a registered name, a keras-hub preset or a keras.Model", backbone, error=TypeError)
+
+    texts = spec.inputs == "texts"
+    if texts and not isinstance(backbone, (str, os.PathLike)):
+        raise _checks.invalid("backbone", f"a keras-hub text preset (name or directory) for strategy {spec.name!r}", backbone, error=TypeError)
+    given_model = backbone.backbone if isinstance(backbone, TransferClassifier) else backbone
+    resolved = resolve_backbone(given_model, texts=texts)  # an unknown name fails here, before any training
+    if resolved.kind == "model":  # a given model, or one loaded from a .keras file
+        backbone = resolved.model
 
     given = {"data": data, "source": source, "target": target}
     for name, value in given.items():
@@ -131,9 +141,6 @@ def transfer(
         if given[name] is None:
             raise _checks.invalid(name, f"{_WHAT[name]}: strategy {spec.name!r} needs it", None, hint=_hint_for(spec, name))
 
-    texts = spec.inputs == "texts"
-    if texts and not isinstance(backbone, (str, os.PathLike)):
-        raise _checks.invalid("backbone", f"a keras-hub text preset (name or directory) for strategy {spec.name!r}", backbone, error=TypeError)
     data = None if data is None else _context.labelled("data", data, texts)
     source = None if source is None else _context.labelled("source", source, texts)
     target = None if target is None else _context.unlabelled("target", target)

@@ -3,6 +3,7 @@
 from keras_transfer import _checks
 from keras_transfer.groups.freezing import groups_to_train
 from keras_transfer.api_export import keras_transfer_export
+from keras_transfer.backbones.resolve import resolve_backbone
 from keras_transfer.text import presets
 from keras_transfer.text.pipeline import ON_TOO_LONG
 from keras_transfer.text.text_classifier import TextClassifier, check_head
@@ -106,7 +107,8 @@ def build_text_classifier(
     if name is not None and not isinstance(name, str):
         raise _checks.invalid("name", "a str", name, error=TypeError)
 
-    backbone, preprocessor, where = presets.load(preset, load_weights=weights == "pretrained")
+    resolved = resolve_backbone(preset, texts=True, argument="preset")
+    backbone, preprocessor, where = presets.load(resolved.location, load_weights=weights == "pretrained")
     limit = getattr(backbone, "max_sequence_length", None)
     if sequence_length is None:
         sequence_length = int(preprocessor.sequence_length)

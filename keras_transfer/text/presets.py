@@ -93,11 +93,11 @@ def _is_transformers_dir(directory):
         return False
 
 
-def load(preset, *, load_weights=True):
-    """Loads `(backbone, preprocessor, description)` from `preset`."""
+def load(located, *, load_weights=True):
+    """Loads `(backbone, preprocessor, description)` from `(kind, location)`, what `locate` returns."""
     import keras_hub
 
-    kind, location = locate(preset)
+    kind, location = located
     where = describe(kind, location)
     try:
         backbone = keras_hub.models.Backbone.from_preset(location, load_weights=load_weights)
