@@ -112,9 +112,11 @@ def resolve_backbone(backbone, *, texts=False, argument="backbone"):
             raise _checks.invalid(argument, "a saved .keras model when it is a file", text)
         return resolve_backbone(keras.models.load_model(text), argument=argument)
     spec = registry.find(text)
-    if spec is not None:
-        return ResolvedBackbone("registry", spec.name, spec=spec)
-    if hub.is_local_preset(text) or hub.is_hub_preset_name(text):
+    if spec is None and (hub.is_local_preset(text) or hub.is_hub_preset_name(text)):
         return ResolvedBackbone("hub", text, location=backbone)
-    registry.get(text)  # raises the "unknown backbone" error, with suggestions
-    raise AssertionError("unreachable")  # pragma: no cover
+    if spec is None:
+        try:
+            registry.get(text)  # the "unknown backbone" error, with suggestions
+        except ValueError as error:
+            raise ValueError(f"Invalid value received for argument `{argument}`: {error}") from None
+    return ResolvedBackbone("registry", spec.name, spec=spec)

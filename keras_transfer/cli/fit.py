@@ -52,9 +52,9 @@ def backbone_from(text, *, texts=False):
     from keras_transfer.backbones.resolve import resolve_backbone
 
     try:
-        resolved = resolve_backbone(text)
+        resolved = resolve_backbone(text, argument="--backbone")
     except ValueError as error:
-        raise UsageError(f"--backbone: {error} (or give a saved .keras model, or a keras-hub preset)") from None
+        raise UsageError(str(error)) from None
     return resolved.model if resolved.kind == "model" else text
 
 

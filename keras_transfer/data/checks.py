@@ -91,7 +91,7 @@ def check_images(name, images, *, expected):
     values in [0, 255]. `expected` says what `name` may be, for the type error.
     """
     images = as_array(name, images, expected, lists=False)
-    if len(images) == 0 if images.ndim else True:
+    if images.ndim == 0 or len(images) == 0:
         raise _checks.invalid(name, "at least one image", f"an array of shape {images.shape}")
     if images.ndim == 3:
         images = images[..., np.newaxis]

@@ -8,7 +8,6 @@ import numpy as np
 from keras_transfer import _checks
 from keras_transfer.data import checks
 from keras_transfer.feature_extraction.build_classifier import build_classifier
-from keras_transfer.feature_extraction.transfer_classifier import TransferClassifier
 
 
 def labelled(name, value, texts=False):
@@ -38,8 +37,6 @@ def strings(name, value):
 
 def fresh_backbone(backbone, weights):
     """`(backbone, weights)` for `build_classifier`: a given model is copied, never trained in place."""
-    if isinstance(backbone, TransferClassifier):
-        backbone = backbone.backbone
     if not isinstance(backbone, keras.Model):
         return backbone, weights
     copy = keras.models.clone_model(backbone)
