@@ -10,8 +10,8 @@ from keras_transfer.models import _outputs
 from keras_transfer.api_export import keras_transfer_export
 from keras_transfer.models.transfer_model import TransferModel
 from keras_transfer.feature_extraction.transfer_classifier import _head_dtype
-from keras_transfer.text import pipeline as text_pipeline
-from keras_transfer.text import text_models
+from keras_transfer.distill.inputs import TeacherStudentInputs, check_text_pair
+from keras_transfer.text import inputs as text_inputs
 from keras_transfer.data import checks
 
 LABEL_SPACES = ("shared", "auxiliary")
@@ -39,7 +39,7 @@ def _feature_tensor(student, feature_layer):
 
 
 @keras_transfer_export("keras_transfer.distill.Distiller")
-class Distiller(TransferModel, text_pipeline.TextInputs, keras.Model):
+class Distiller(TransferModel, TeacherStudentInputs, keras.Model):
     """Knowledge distillation: train `student` on labels and on `teacher`'s soft outputs.
 
     The loss is `(1 - alpha) * L(y, student(x)) + alpha * T^2 *
@@ -151,7 +151,7 @@ class Distiller(TransferModel, text_pipeline.TextInputs, keras.Model):
         self.teacher_value_range = (
             None if teacher_value_range is None else _inputs.check_value_range("teacher_value_range", teacher_value_range)
         )
-        self._text = _check_text_pair(student, teacher, teacher_value_range)
+        self._text = check_text_pair(student, teacher, teacher_value_range)
         self._shared_tokens_known = None  # read when first needed: a loading model has no vocabulary yet
         student_shape = teacher_shape = None
         if not self._text:
@@ -246,7 +246,7 @@ class Distiller(TransferModel, text_pipeline.TextInputs, keras.Model):
         if y is None and x is not None and not isinstance(x, tf.data.Dataset) and self.alpha != 1.0:
             raise _unlabelled_error(self.alpha)
         if self._text:
-            count = len(x) if text_pipeline.is_text(x) else None
+            count = len(x) if text_inputs.is_text(x) else None
             checks.check_labels_of(self.student, y, kind=kind, count=count)
             validation = kwargs.get("validation_data")
             if isinstance(validation, (tuple, list)) and len(validation) in (2, 3):
@@ -262,53 +262,6 @@ class Distiller(TransferModel, text_pipeline.TextInputs, keras.Model):
             return super().get_metrics_result()
         # Unlabelled fits (a transfer set) never build the compiled metrics: the losses only.
         return {m.name: float(ops.convert_to_numpy(m.result())) for m in self.metrics if m is not compiled}
-
-    # === Inputs of the two models ===
-
-    def _student_inputs(self, inputs):
-        if self._text and isinstance(inputs, dict) and "student" in inputs:
-            return inputs["student"]
-        return inputs
-
-    def _teacher_inputs(self, inputs):
-        if not self._text:
-            return _inputs.adapt(
-                inputs, self._student_shape, self._teacher_shape,
-                self.value_range, self.teacher_value_range or self.value_range,
-            )
-        if text_pipeline.is_text(inputs):
-            inputs = self._tokenize_inputs(inputs)
-        if isinstance(inputs, dict) and "student" in inputs:
-            return inputs.get("teacher", inputs["student"])
-        if self._shared_tokens:
-            return inputs
-        raise ValueError(
-            "Invalid value received for argument `inputs`: teacher and student tokenize differently, so "
-            "the teacher cannot read the student's token dict. Pass raw strings (tokenized for each model in "
-            "the input pipeline) or a dict {'student': tokens, 'teacher': tokens}. "
-            f"Received: a dict with keys {sorted(inputs) if isinstance(inputs, dict) else type(inputs).__name__}."
-        )
-
-    @property
-    def _shared_tokens(self):
-        """Whether teacher and student tokenize alike (then texts are tokenized once)."""
-        if self._shared_tokens_known is None:
-            self._shared_tokens_known = self._text and text_models.same_tokenization(self.student, self.teacher)
-        return self._shared_tokens_known
-
-    def _takes_text(self):
-        return self._text
-
-    def _tokenize(self, texts):
-        tokens = {"student": text_models.tokenize_for(self.student, texts)}
-        if not self._shared_tokens:
-            tokens["teacher"] = text_models.tokenize_for(self.teacher, texts)
-        return tokens
-
-    def _check_lengths(self, texts, argument):
-        text_models.check_lengths_for(self.student, texts, argument)
-        if not self._shared_tokens:
-            text_models.check_lengths_for(self.teacher, texts, argument)
 
     def test_step(self, data):
         logs = super().test_step(data)
@@ -327,21 +280,6 @@ class Distiller(TransferModel, text_pipeline.TextInputs, keras.Model):
             "value_range": self.value_range,
         })
         return config
-
-
-def _check_text_pair(student, teacher, teacher_value_range):
-    """Whether the pair is text models (both), else image/array models (neither)."""
-    student_text, teacher_text = text_models.is_text_model(student), text_models.is_text_model(teacher)
-    if student_text != teacher_text:
-        text_side, other, model = ("student", "teacher", teacher) if student_text else ("teacher", "student", student)
-        raise ValueError(
-            f"Invalid value received for argument `{other}`: the {text_side} is a text model (it has a "
-            f"`preprocessor` and takes token dicts), so the {other} must be one too, e.g. a "
-            f"`keras_transfer.build_text_classifier(...)` model. Received: {other}={getattr(model, 'name', model)!r}."
-        )
-    if student_text and teacher_value_range is not None:
-        raise _checks.invalid("teacher_value_range", "None for text models (it rescales images)", teacher_value_range)
-    return student_text
 
 
 def _unlabelled_error(alpha):

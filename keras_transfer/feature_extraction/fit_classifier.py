@@ -12,6 +12,7 @@ import tensorflow as tf
 from keras_transfer import _checks
 from keras_transfer.api_export import keras_transfer_export
 from keras_transfer.feature_extraction import feature_cache
+from keras_transfer.feature_extraction.forwarding import acts_on_batches, forwarded
 from keras_transfer.data import checks
 
 CACHE_CHOICES = ("auto", True, False)
@@ -19,7 +20,6 @@ CACHE_CHOICES = ("auto", True, False)
 # a head step takes about a millisecond, so the Python loop around it would
 # dominate an epoch. Same updates, in the same order; coarser progress bar.
 HEAD_STEPS_PER_EXECUTION = 32
-_BATCH_HOOKS = ("on_train_batch_begin", "on_train_batch_end", "on_test_batch_begin", "on_test_batch_end", "on_batch_end", "on_batch_begin")
 
 
 @keras_transfer_export("keras_transfer.fit_classifier")
@@ -218,7 +218,7 @@ def _cached_fit(model, train, validation, storage, directory, fit_kwargs):
                 f"keras_transfer.fit_classifier: backbone run once over {examples} images in {seconds:.1f} s; "
                 f"training the head on cached features ({where})."
             )
-        head = _compiled_head(model, batch_callbacks=_acts_on_batches(fit_kwargs["callbacks"]))
+        head = _compiled_head(model, batch_callbacks=acts_on_batches(fit_kwargs["callbacks"]))
         history = _fit_head(head, model, cached_train, cached_validation, fit_kwargs)
     finally:
         if workdir is not None:
@@ -243,12 +243,6 @@ def _clone_metric(metric):
     if isinstance(metric, keras.metrics.Metric):
         return metric.__class__.from_config(metric.get_config())
     return metric
-
-
-def _acts_on_batches(callbacks):
-    return any(
-        not getattr(getattr(callback, hook), "_is_default", False) for callback in callbacks or () for hook in _BATCH_HOOKS
-    )
 
 
 def _distributed(model):
@@ -285,7 +279,7 @@ def _compiled_head(model, batch_callbacks):
 
 def _fit_head(head, model, train, validation, fit_kwargs):
     kwargs = dict(fit_kwargs)
-    kwargs["callbacks"] = _forwarded(kwargs["callbacks"], model)
+    kwargs["callbacks"] = forwarded(kwargs["callbacks"], model)
     if validation is not None:
         kwargs["validation_data"] = _as_fit_data(validation, kwargs["batch_size"], shuffle=False)
     if isinstance(train.features, np.ndarray):
@@ -314,66 +308,3 @@ def _as_fit_data(cached, batch_size, shuffle):
         dataset = dataset.shuffle(min(cached.count, 100_000), reshuffle_each_iteration=True)
     size = cached.batch_size or batch_size or 32
     return dataset.batch(size).prefetch(tf.data.AUTOTUNE)
-
-
-def _forwarded(callbacks, model):
-    """User callbacks, seeing the full `model` while the head trains."""
-    if not callbacks:
-        return callbacks
-    callbacks = list(callbacks)
-    cls = _BatchForwarder if _acts_on_batches(callbacks) else _EpochForwarder
-    return [cls(callbacks, model)]
-
-
-class _EpochForwarder(keras.callbacks.Callback):
-    """Passes the head's `fit` events to callbacks set on the full model."""
-
-    def __init__(self, callbacks, model):
-        super().__init__()
-        self._full = model
-        self._list = keras.callbacks.CallbackList(callbacks, model=model)
-
-    def set_params(self, params):
-        super().set_params(params)
-        self._list.set_params(params)
-
-    def _after(self):
-        if self._full.stop_training and self.model is not None:
-            self.model.stop_training = True
-
-    def on_train_begin(self, logs=None):
-        self._full.stop_training = False
-        self._list.on_train_begin(logs)
-        self._after()
-
-    def on_train_end(self, logs=None):
-        self._list.on_train_end(logs)
-
-    def on_epoch_begin(self, epoch, logs=None):
-        self._list.on_epoch_begin(epoch, logs)
-        self._after()
-
-    def on_epoch_end(self, epoch, logs=None):
-        self._list.on_epoch_end(epoch, logs)
-        self._after()
-
-    def on_test_begin(self, logs=None):
-        self._list.on_test_begin(logs)
-
-    def on_test_end(self, logs=None):
-        self._list.on_test_end(logs)
-
-
-class _BatchForwarder(_EpochForwarder):
-    def on_train_batch_begin(self, batch, logs=None):
-        self._list.on_train_batch_begin(batch, logs)
-
-    def on_train_batch_end(self, batch, logs=None):
-        self._list.on_train_batch_end(batch, logs)
-        self._after()
-
-    def on_test_batch_begin(self, batch, logs=None):
-        self._list.on_test_batch_begin(batch, logs)
-
-    def on_test_batch_end(self, batch, logs=None):
-        self._list.on_test_batch_end(batch, logs)

@@ -7,7 +7,8 @@ Wrappers that run two text models on the same texts (a distiller's teacher
 and student) tokenize once per distinct tokenization.
 """
 
-from keras_transfer.text.pipeline import TextPipelineModel, tokenize
+from keras_transfer.text.inputs import tokenize
+from keras_transfer.text.pipeline import TextPipelineModel
 
 
 def is_text_model(model):
