@@ -10,6 +10,7 @@ from keras_transfer.models import _outputs
 from keras_transfer.api_export import keras_transfer_export
 from keras_transfer.models.transfer_model import TransferModel
 from keras_transfer.feature_extraction.transfer_classifier import _head_dtype
+from keras_transfer.distill import objectives
 from keras_transfer.distill.inputs import TeacherStudentInputs, check_text_pair
 from keras_transfer.text import inputs as text_inputs
 from keras_transfer.data import checks
@@ -97,6 +98,14 @@ class Distiller(TransferModel, TeacherStudentInputs, keras.Model):
             differs from `value_range`. Image models only.
         value_range: `(low, high)` of the student's inputs. Defaults to
             `(0, 255)`. Image models only.
+        distillation_loss: `None` (the tempered KL above) or a Keras
+            `keras.distillation.DistillationLoss` in its place (`temperature`
+            then applies to the built-in term only). A `LogitsDistillation`
+            gets the teacher's and the student-side log-probabilities (their
+            logits, normalised); a `FeatureDistillation` gets the outputs of
+            its named layers (equal shapes; no auxiliary head is built, so it
+            also works across label spaces). `sample_weight` then weighs the
+            labels' term only.
 
     Example:
 
@@ -137,6 +146,7 @@ class Distiller(TransferModel, TeacherStudentInputs, keras.Model):
         feature_layer=None,
         teacher_value_range=None,
         value_range=(0, 255),
+        distillation_loss=None,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -147,6 +157,7 @@ class Distiller(TransferModel, TeacherStudentInputs, keras.Model):
         self.label_space = _checks.check_choice("label_space", label_space, LABEL_SPACES)
         self.temperature = _checks.check_float("temperature", temperature, minimum=0.0, exclusive_minimum=True)
         self.alpha = _checks.check_float("alpha", alpha, minimum=0.0, maximum=1.0)
+        self.distillation_loss = objectives.check_distillation_loss(distillation_loss)
         self.value_range = _inputs.check_value_range("value_range", value_range)
         self.teacher_value_range = (
             None if teacher_value_range is None else _inputs.check_value_range("teacher_value_range", teacher_value_range)
@@ -168,6 +179,8 @@ class Distiller(TransferModel, TeacherStudentInputs, keras.Model):
         student_classes = int(student.output_shape[-1])
         self.auxiliary_head = None
         self._student_view = None
+        self._teacher_view = None
+        inputs = student.input if self._text else student.inputs  # text: the token dict
         if self.label_space == "shared":
             if feature_layer is not None:
                 raise _checks.invalid(
@@ -179,14 +192,22 @@ class Distiller(TransferModel, TeacherStudentInputs, keras.Model):
                     f"classes, but the teacher predicts {teacher_classes} and the student "
                     f'{student_classes}. Use label_space="auxiliary" for different label spaces.'
                 )
-        else:
+        if objectives.is_feature_loss(self.distillation_loss):
+            if feature_layer is not None:
+                raise _checks.invalid(
+                    "feature_layer", "None with a FeatureDistillation (it names its own layers)", feature_layer
+                )
+            features, teacher_features = objectives.feature_outputs(student, teacher, self.distillation_loss)
+            self._student_view = keras.Model(inputs, [student.outputs[0], features], name="student_view")
+            teacher_inputs = teacher.input if self._text else teacher.inputs
+            self._teacher_view = keras.Model(teacher_inputs, teacher_features, name="teacher_view")
+        elif self.label_space == "auxiliary":
             features = _feature_tensor(student, feature_layer)
             if len(features.shape) != 2:
                 raise ValueError(
                     "Invalid value received for argument `feature_layer`: the auxiliary head needs "
                     f"flat features (batch, units); the chosen tensor has shape {tuple(features.shape)}."
                 )
-            inputs = student.input if self._text else student.inputs  # text: the token dict
             self._student_view = keras.Model(inputs, [student.outputs[0], features], name="student_view")
             self.auxiliary_head = keras.layers.Dense(teacher_classes, name="auxiliary_head", dtype=_head_dtype())
             self.auxiliary_head.build(tuple(features.shape))
@@ -213,20 +234,20 @@ class Distiller(TransferModel, TeacherStudentInputs, keras.Model):
         x, y, sample_weight = keras.utils.unpack_x_y_sample_weight(data)
         if y is None and self.alpha != 1.0:
             raise _unlabelled_error(self.alpha)
-        teacher_p = self.teacher_probabilities(x)
+        teacher_values = self._teacher_values(x)
         student_x = self._student_inputs(x)
         with tf.GradientTape() as tape:
             if self._student_view is None:
                 y_pred = self.student(student_x, training=True)
-                student_logits = _outputs.log_probabilities(y_pred, self._loss_from_logits)
+                student_values = _outputs.log_probabilities(y_pred, self._loss_from_logits)
             else:
-                y_pred, features = self._student_view(student_x, training=True)
-                student_logits = ops.cast(self.auxiliary_head(features), "float32")
-            student_log_p = ops.log_softmax(student_logits / self.temperature, axis=-1)
-            kl = ops.sum(teacher_p * (ops.log(ops.clip(teacher_p, 1e-7, 1.0)) - student_log_p), axis=-1)
-            if sample_weight is not None:
-                kl = kl * ops.reshape(ops.cast(sample_weight, "float32"), (-1,))
-            distillation = ops.mean(kl) * self.temperature**2
+                y_pred, student_values = self._student_view(student_x, training=True)
+                if self.auxiliary_head is not None:
+                    student_values = ops.cast(self.auxiliary_head(student_values), "float32")
+            if self.distillation_loss is None:
+                distillation = objectives.tempered_kl(teacher_values, student_values, self.temperature, sample_weight)
+            else:
+                distillation = objectives.keras_term(self.distillation_loss, teacher_values, student_values)
             loss = self._replica_loss(self.alpha * distillation)
             if y is not None:
                 supervised = self.compute_loss(x=x, y=y, y_pred=y_pred, sample_weight=sample_weight, training=True)
@@ -238,6 +259,15 @@ class Distiller(TransferModel, TeacherStudentInputs, keras.Model):
         if y is None:  # no labels for the compiled metrics
             return {"loss": self._loss_tracker.result(), "distillation_loss": self.distillation_loss_tracker.result()}
         return self.compute_metrics(x, y, y_pred, sample_weight=sample_weight)
+
+    def _teacher_values(self, x):
+        """What the distillation term reads from the teacher: softened probabilities, logits or features."""
+        if self.distillation_loss is None:
+            return self.teacher_probabilities(x)
+        if self._teacher_view is not None:
+            return self._teacher_view(self._teacher_inputs(x), training=False)
+        outputs = self.teacher(self._teacher_inputs(x), training=False)
+        return _outputs.log_probabilities(outputs, self._teacher_from_logits)
 
     def fit(self, x=None, y=None, *args, **kwargs):
         """`keras.Model.fit`; in-memory inputs and labels are checked against `student` first."""
@@ -278,6 +308,9 @@ class Distiller(TransferModel, TeacherStudentInputs, keras.Model):
             "feature_layer": self.feature_layer,
             "teacher_value_range": self.teacher_value_range,
             "value_range": self.value_range,
+            "distillation_loss": (
+                None if self.distillation_loss is None else keras.saving.serialize_keras_object(self.distillation_loss)
+            ),
         })
         return config
 

@@ -134,6 +134,52 @@ class TestDistiller(TestCase):
         assert all(np.isfinite(v[0]) for v in history.values())
         assert distiller.predict(x, verbose=0).dtype == np.float32
 
+    def test_keras_logits_distillation(self):
+        teacher, student = tiny.classifier(3), tiny.classifier(3, activation=None)
+        x, y = _data()
+
+        def first_loss(**kwargs):
+            distiller = kt.distill.Distiller(student, teacher, label_space="shared", alpha=1.0, **kwargs)
+            distiller.compile(optimizer=keras.optimizers.SGD(0.0))
+            return distiller.fit(x, y, batch_size=6, verbose=0).history["distillation_loss"][0]
+
+        # A KLDivergence instance: softmax(t / T) of the teacher's log-probabilities, times T^2,
+        # so a softmax teacher is not softmaxed twice and the term equals the built-in one.
+        kl = keras.distillation.LogitsDistillation(temperature=2.0, loss=keras.losses.KLDivergence())
+        self.assertAllClose(first_loss(distillation_loss=kl), first_loss(temperature=2.0), atol=1e-6)
+        # Any other loss gets the tempered log-probabilities themselves (Keras's rule for
+        # logits; log-softmax normalises the student's logits, so both sides are comparable).
+        mse = keras.distillation.LogitsDistillation(temperature=2.0, loss="mse")
+        t = np.log(teacher.predict(x, verbose=0)) / 2.0
+        s = np.log(_softmax(student.predict(x, verbose=0))) / 2.0
+        self.assertAllClose(first_loss(distillation_loss=mse), ((t - s) ** 2).mean(), atol=1e-5)
+
+    def test_keras_feature_distillation_across_label_spaces(self):
+        teacher, student = tiny.classifier(5, name="teacher"), tiny.classifier(2, name="student")
+        loss = keras.distillation.FeatureDistillation(teacher_layer_name="hidden", student_layer_name="hidden")
+        distiller = kt.distill.Distiller(student, teacher, label_space="auxiliary", alpha=0.9, distillation_loss=loss)
+        assert distiller.auxiliary_head is None, "feature matching needs no auxiliary head"
+        assert {id(v) for v in distiller.trainable_variables} == {id(v) for v in student.trainable_variables}
+        x = tiny.images(32, seed=4)
+
+        def hidden(model):
+            return keras.Model(model.inputs, model.get_layer("hidden").output).predict(x, verbose=0)
+
+        expected = ((hidden(teacher) - hidden(student)) ** 2).mean()
+        teacher_before = tiny.weights_of(teacher)
+        distiller.compile(optimizer=keras.optimizers.Adam(0.02))
+        history = distiller.fit(x, np.arange(32) % 2, batch_size=32, epochs=40, verbose=0).history
+        self.assertAllClose(history["distillation_loss"][0], expected, atol=1e-4)
+        assert history["distillation_loss"][-1] < 0.5 * history["distillation_loss"][0]
+        assert not tiny.changed(teacher_before, teacher)
+        path = self.tmp_path_str("feature.keras")
+        distiller.save(path)
+        revived = keras.models.load_model(path)
+        assert isinstance(revived.distillation_loss, keras.distillation.FeatureDistillation)
+        assert revived.distillation_loss.teacher_layer_name == "hidden"
+        self.assertAllClose(revived.predict(x, verbose=0), distiller.predict(x, verbose=0))
+        revived.compile(optimizer="adam")
+        assert np.isfinite(revived.fit(x, np.zeros(32), batch_size=16, verbose=0).history["distillation_loss"][0])
 
 class TestDistillerBadInput:
     def test_label_space_is_required_and_checked(self):
@@ -158,3 +204,22 @@ class TestDistillerBadInput:
             kt.distill.Distiller(tiny.classifier(3), tiny.classifier(3, activation="sigmoid"), label_space="shared")
         with pytest.raises(ValueError, match="alpha"):
             kt.distill.Distiller(tiny.classifier(3), tiny.classifier(3), label_space="shared", alpha=2.0)
+
+    def test_distillation_loss(self):
+        with pytest.raises(TypeError, match=r"distillation_loss.*DistillationLoss.*Received: distillation_loss='kl'"):
+            kt.distill.Distiller(tiny.classifier(3), tiny.classifier(3), label_space="shared", distillation_loss="kl")
+        with pytest.raises(ValueError, match=r"distillation_loss.*kl_divergence.*without a softmax.*KLDivergence\(\)"):
+            kt.distill.Distiller(tiny.classifier(3), tiny.classifier(3), label_space="shared",
+                                 distillation_loss=keras.distillation.LogitsDistillation(temperature=2.0))
+        features = keras.distillation.FeatureDistillation
+        student = tiny.classifier(2)
+        flatten = student.layers[1].name
+        with pytest.raises(ValueError, match=rf"distillation_loss.*same shape.*'{flatten}'.*\(64,\).*'hidden'.*\(6,\)"):
+            kt.distill.Distiller(student, tiny.classifier(3), label_space="auxiliary",
+                                 distillation_loss=features(teacher_layer_name="hidden", student_layer_name=flatten))
+        with pytest.raises(ValueError, match=r"distillation_loss.*no layer of the teacher.*teacher_layer_name='hiden'.*Did you mean 'hidden'"):
+            kt.distill.Distiller(tiny.classifier(2), tiny.classifier(3), label_space="auxiliary",
+                                 distillation_loss=features(teacher_layer_name="hiden", student_layer_name="hidden"))
+        with pytest.raises(ValueError, match=r"feature_layer.*FeatureDistillation"):
+            kt.distill.Distiller(tiny.classifier(2), tiny.classifier(3), label_space="auxiliary", feature_layer="hidden",
+                                 distillation_loss=features(teacher_layer_name="hidden", student_layer_name="hidden"))
