@@ -5,6 +5,7 @@ site) is checked in `tests/test_docs.py`, which builds the site once.
 """
 
 import importlib
+import os
 import pkgutil
 
 import pytest
@@ -37,3 +38,20 @@ def test_every_technique_package_with_a_strategy_has_its_recipes_module():
         recipes = importlib.import_module(f"{package}.recipes")
         registered = [n for n in kt.strategies.available() if kt.strategies.get_strategy(n).registered_in == recipes.__name__]
         assert registered, package
+
+
+MAX_MODULE_LINES = 350
+
+
+def test_no_module_over_350_lines():
+    root = kt.__path__[0]
+    long = {}
+    for folder, _, files in os.walk(root):
+        for name in files:
+            if name.endswith(".py"):
+                path = os.path.join(folder, name)
+                with open(path, encoding="utf-8") as f:
+                    count = sum(1 for _ in f)
+                if count > MAX_MODULE_LINES:
+                    long[os.path.relpath(path, root)] = count
+    assert not long, f"split these along their jobs (one idea per module): {long}"
