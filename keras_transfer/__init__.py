@@ -25,6 +25,7 @@ from keras_transfer import optimizers  # noqa: E402
 from keras_transfer import regularizers  # noqa: E402
 from keras_transfer import ssl  # noqa: E402
 from keras_transfer import strategies  # noqa: E402
+from keras_transfer import test_time  # noqa: E402
 from keras_transfer import text  # noqa: E402
 from keras_transfer import utils  # noqa: E402
 from keras_transfer.feature_extraction.build_classifier import build_classifier  # noqa: E402
