@@ -49,6 +49,7 @@ from keras_transfer.domain_adaptation import recipes as _domain_adaptation  # no
 from keras_transfer.ssl import recipes as _ssl  # noqa: E402, F401
 from keras_transfer.distill import recipes as _distill  # noqa: E402, F401
 from keras_transfer.generative import recipes as _generative  # noqa: E402, F401
+from keras_transfer.test_time import recipes as _test_time  # noqa: E402, F401
 
 __version__ = "0.1.0"
 

@@ -1,4 +1,4 @@
-"""`keras-transfer evaluate`, `export`, `bench` and `strategies`."""
+"""`keras-transfer evaluate`, `adapt`, `export`, `bench` and `strategies`."""
 
 import os
 import subprocess
@@ -48,6 +48,38 @@ def evaluate(args):
     print(f"{os.path.basename(args.model)} on {arrays.description}, split '{split}' ({len(y)} examples):")
     print(f"accuracy: {accuracy:.4f}")
     print(f"cross-entropy: {loss:.4f}")
+    return 0
+
+
+def adapt(args):
+    """Adapts a saved source model to unlabelled target inputs (bn_adapt, tent, shot); saves the adapted model."""
+    import keras_transfer as kt
+    from keras_transfer.cli.fit import parse_options
+
+    spec = kt.strategies.get_strategy(args.strategy)
+    if spec.starts_from != "source_model":
+        names = ", ".join(s.name for s in kt.strategies.list_strategies() if s.starts_from == "source_model")
+        raise UsageError(f"--strategy {args.strategy}: `adapt` runs the strategies that adapt a trained model ({names}); "
+                         "train from a backbone with `keras-transfer fit`.")
+    if not args.out.endswith(".keras"):
+        raise UsageError(f"--out: {args.out!r} is not a .keras file name.")
+    if os.path.exists(args.out) and not args.overwrite:
+        raise UsageError(f"--out: {args.out} exists; pass --overwrite to replace it.")
+    options = parse_options(args.option, [spec])[spec.name]
+    model = _load_model(args.model)
+    height, width, channels = model.input_shape[1:]
+    target = _data.load(args.target, argument="target", labels=False, image_size=(height, width),
+                        grayscale=channels == 1, download=args.download, data_dir=args.data_dir)
+    x = target.x_train if target.x_train is not None else target.x_target
+    if x is None:
+        raise UsageError(f"target: {args.target} has no inputs (x_train or x_target).")
+    result = kt.transfer(
+        spec.name, source_model=model, target=x, epochs=args.epochs, batch_size=args.batch_size,
+        learning_rate=args.learning_rate, verbose=args.verbose, seed=args.seed, **options,
+    )
+    result.model.save(args.out)
+    print(f"{spec.name}: {os.path.basename(args.model)} adapted to {target.description} ({len(x)} inputs).")
+    print(f"Adapted model written to {args.out} (it predicts class probabilities from the same raw inputs).")
     return 0
 
 

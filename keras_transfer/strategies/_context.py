@@ -1,6 +1,7 @@
 """The checked arguments of `keras_transfer.transfer`, and the helpers recipes share."""
 
 import dataclasses
+import os
 
 import keras
 import numpy as np
@@ -122,3 +123,33 @@ class Context:
         else:  # a tf.data pipeline that shuffles itself
             kwargs["shuffle"] = False
         return kwargs
+
+
+def source_model(value):
+    """A trained source classifier: a `keras.Model`, or the path of a `.keras` file (loaded here)."""
+    if isinstance(value, (str, os.PathLike)):
+        path = os.fspath(value)
+        if not os.path.isfile(path):
+            raise _checks.invalid("source_model", "a trained Keras model or the path of a saved .keras file", value,
+                                  hint="No such file.")
+        value = keras.models.load_model(path)
+    if not isinstance(value, keras.Model):
+        raise _checks.invalid("source_model", "a trained Keras model or the path of a saved .keras file", value,
+                              error=TypeError)
+    return value
+
+
+@dataclasses.dataclass
+class SourceModelContext:
+    """What the `train` function of a strategy that adapts a trained source model receives."""
+
+    strategy: object
+    source_model: object
+    target: object
+    validation_data: tuple
+    epochs: int
+    batch_size: int
+    learning_rate: float
+    callbacks: list
+    verbose: object
+    jit_compile: object

@@ -115,5 +115,7 @@ def list_strategies(style=None):
 
 def _needs(strategy):
     parts = [f"`{name}`" for name in strategy.requires]
+    if strategy.starts_from == "source_model":
+        parts.insert(0, "`source_model`")
     optional = [f"`{name}` (optional)" for name in strategy.accepts if name not in strategy.requires]
     return ", ".join(parts + optional)

@@ -12,6 +12,7 @@ from keras_transfer.backbones.resolve import resolve_backbone
 from keras_transfer.feature_extraction.transfer_classifier import TransferClassifier
 from keras_transfer.strategies import _context
 from keras_transfer.strategies.registry import get_strategy
+from keras_transfer.strategies.registry import list_strategies
 from keras_transfer.strategies.strategy import Strategy
 from keras_transfer.strategies.transfer_result import TransferResult
 
@@ -28,9 +29,10 @@ BUILD_OPTIONS = ("adapt_input", "image_size", "pooling", "hidden_units", "dropou
 @keras_transfer_export("keras_transfer.transfer")
 def transfer(
     strategy,
-    backbone,
+    backbone=None,
     data=None,
     *,
+    source_model=None,
     source=None,
     target=None,
     num_classes=None,
@@ -65,7 +67,12 @@ def transfer(
       `"dann"`, `"cdan"`, `"mmd"`, `"coral"`; the source task that trains the
       teacher of `"distill"` or the classifier and generator of `"pp_pssl"`;
     - `target`: unlabelled target inputs `x_t`: the domain to adapt to
-      (domain adaptation), the unlabelled pool of `"fixmatch"`.
+      (domain adaptation), the unlabelled pool of `"fixmatch"`, the test
+      stream of `"bn_adapt"`, `"tent"` and `"shot"`.
+
+    The strategies that adapt a trained classifier (`"bn_adapt"`, `"tent"`,
+    `"shot"`) take `source_model=` and `target=` instead of a backbone and
+    labelled data: `kt.transfer("tent", source_model=model, target=x_t)`.
 
     Args:
         strategy: a name from `keras_transfer.strategies.available()` (or a
@@ -74,10 +81,13 @@ def transfer(
             `.keras` model, or a `keras.Model` (copied: the given model is
             never trained in place; a `TransferClassifier` gives its
             backbone). Checked before anything trains
-            (`keras_transfer.backbones.resolve_backbone`).
+            (`keras_transfer.backbones.resolve_backbone`). `None` for
+            the strategies that start from `source_model`.
         data: `(x, y)` arrays, see above.
         source: `(x_s, y_s)` arrays, see above.
         target: an array of unlabelled inputs, see above.
+        source_model: a trained Keras classifier, or the path of a saved
+            `.keras` file, for the strategies that adapt one (see above).
         num_classes: number of target classes. Defaults to `max(y) + 1`.
         validation_data: `(x_val, y_val)` labelled target examples,
             evaluated after each epoch (`val_accuracy` in the history).
@@ -121,6 +131,22 @@ def transfer(
     else:
         spec = get_strategy(strategy)
 
+    if spec.starts_from == "source_model":
+        return _from_source_model(
+            spec, backbone=backbone, source_model=source_model, data=data, source=source, target=target,
+            validation_data=validation_data, epochs=epochs, batch_size=batch_size, learning_rate=learning_rate,
+            callbacks=callbacks, verbose=verbose, jit_compile=jit_compile, seed=seed, options=options,
+            backbone_settings={"num_classes": num_classes, "weights": weights != "imagenet" and weights,
+                               "preprocessing": preprocessing, "build_options": build_options},
+        )
+    if source_model is not None:
+        raise _checks.invalid(
+            "source_model", f"None: strategy {spec.name!r} builds on a backbone (pass it as `backbone`)", source_model,
+            hint="The strategies that adapt a trained model are: "
+            + ", ".join(s.name for s in list_strategies() if s.starts_from == "source_model") + ".",
+        )
+    if backbone is None:
+        raise _checks.invalid("backbone", f"a backbone: strategy {spec.name!r} builds a classifier on one", None)
     texts = spec.inputs == "texts"
     if texts and not isinstance(backbone, (str, os.PathLike)):
         raise _checks.invalid("backbone", f"a keras-hub text preset (name or directory) for strategy {spec.name!r}", backbone, error=TypeError)
@@ -161,6 +187,27 @@ def transfer(
         if value is not None:
             checks.check_labels(name, value[1], num_classes=num_classes, why=f"num_classes={num_classes}")
 
+    epochs, learning_rate = _training_settings(spec, options, epochs, learning_rate)
+    batch_size = _checks.check_int("batch_size", batch_size, minimum=1)
+    callbacks = _callbacks(callbacks)
+    build_options = dict(build_options or {})
+    bad = sorted(set(build_options) - set(BUILD_OPTIONS))
+    if bad:
+        raise _checks.invalid("build_options", f"keys among {', '.join(BUILD_OPTIONS)}", build_options)
+    _seed(seed)
+
+    context = _context.Context(
+        strategy=spec, backbone=backbone, data=data, source=source, target=target, num_classes=num_classes,
+        input_shape=input_shape, weights=weights, preprocessing=preprocessing, epochs=epochs, batch_size=batch_size,
+        learning_rate=learning_rate, validation_data=validation_data, callbacks=list(callbacks), verbose=verbose,
+        jit_compile=jit_compile, seed=seed, build_options=build_options,
+    )
+    model, history, details = spec.train(context, **{**spec.options, **options})
+    return TransferResult(model, history, spec, details)
+
+
+def _training_settings(spec, options, epochs, learning_rate):
+    """`(epochs, learning_rate)` with the strategy's defaults, once its options are checked."""
     unknown = sorted(set(options) - set(spec.options))
     if unknown:
         accepted = ", ".join(f"`{k}`" for k in spec.options) or "none"
@@ -173,28 +220,54 @@ def transfer(
     learning_rate = spec.learning_rate if learning_rate is None else _checks.check_float(
         "learning_rate", learning_rate, minimum=0.0, exclusive_minimum=True
     )
-    batch_size = _checks.check_int("batch_size", batch_size, minimum=1)
+    return epochs, learning_rate
+
+
+def _callbacks(callbacks):
     if callbacks is None:
-        callbacks = []
+        return []
     if not isinstance(callbacks, (list, tuple)) or not all(isinstance(c, keras.callbacks.Callback) for c in callbacks):
         raise _checks.invalid("callbacks", "a list of keras.callbacks.Callback", callbacks, error=TypeError)
-    build_options = dict(build_options or {})
-    bad = sorted(set(build_options) - set(BUILD_OPTIONS))
-    if bad:
-        raise _checks.invalid("build_options", f"keys among {', '.join(BUILD_OPTIONS)}", build_options)
+    return list(callbacks)
+
+
+def _seed(seed):
     if seed is not None:
         seed = _checks.check_int("seed", seed, minimum=0)
         keras.utils.set_random_seed(seed)
         np.random.seed(seed)
+    return seed
 
-    context = _context.Context(
-        strategy=spec, backbone=backbone, data=data, source=source, target=target, num_classes=num_classes,
-        input_shape=input_shape, weights=weights, preprocessing=preprocessing, epochs=epochs, batch_size=batch_size,
-        learning_rate=learning_rate, validation_data=validation_data, callbacks=list(callbacks), verbose=verbose,
-        jit_compile=jit_compile, seed=seed, build_options=build_options,
+
+def _from_source_model(spec, *, backbone, source_model, data, source, target, validation_data, epochs, batch_size,
+                       learning_rate, callbacks, verbose, jit_compile, seed, options, backbone_settings):
+    """`transfer` for a strategy that adapts a trained source classifier to unlabelled `target` inputs."""
+    why = f"None: strategy {spec.name!r} adapts the trained `source_model` to unlabelled `target` inputs"
+    for name, value in (("backbone", backbone), ("data", data), ("source", source)):
+        if value is not None:
+            hint = "Pass the trained classifier as source_model=." if name == "backbone" else (
+                "Labelled target examples go to `validation_data` (to measure); no source data is needed.")
+            raise _checks.invalid(name, why, _short(value), hint=hint)
+    for name, value in backbone_settings.items():
+        if value:
+            raise _checks.invalid(name, f"its default: strategy {spec.name!r} builds no classifier", value)
+    if source_model is None:
+        raise _checks.invalid("source_model", f"a trained Keras classifier (or a .keras file): strategy {spec.name!r} adapts it", None)
+    model = _context.source_model(source_model)
+    if target is None:
+        raise _checks.invalid("target", f"{_WHAT['target']}: strategy {spec.name!r} needs it", None)
+    target = _context.unlabelled("target", target)
+    if validation_data is not None:
+        validation_data = _context.labelled("validation_data", validation_data)
+    epochs, learning_rate = _training_settings(spec, options, epochs, learning_rate)
+    context = _context.SourceModelContext(
+        strategy=spec, source_model=model, target=target, validation_data=validation_data, epochs=epochs,
+        batch_size=_checks.check_int("batch_size", batch_size, minimum=1), learning_rate=learning_rate,
+        callbacks=_callbacks(callbacks), verbose=verbose, jit_compile=jit_compile,
     )
-    model, history, details = spec.train(context, **{**spec.options, **options})
-    return TransferResult(model, history, spec, details)
+    _seed(seed)
+    adapted, history, details = spec.train(context, **{**spec.options, **options})
+    return TransferResult(adapted, history, spec, details)
 
 
 def _short(value):

@@ -40,6 +40,11 @@ class Strategy:
             of (its models, layers, callbacks), e.g.
             `(DomainAdaptationModel, DomainAdversarialHead)`. They live in
             the same package as `train` (its `package`). Defaults to `()`.
+        starts_from: `"backbone"` (a pretrained trunk the strategy builds a
+            classifier on) or `"source_model"` (a trained source classifier
+            the strategy adapts, given as `transfer(...,
+            source_model=...)`; its `train` then gets a
+            `SourceModelContext`). Defaults to `"backbone"`.
 
     Example:
 
@@ -66,6 +71,7 @@ class Strategy:
         section=None,
         inputs="images",
         builds=(),
+        starts_from="backbone",
     ):
         for argument, value in (("name", name), ("paper", paper), ("when", when), ("page", page)):
             if not isinstance(value, str) or not value:
@@ -96,6 +102,7 @@ class Strategy:
         if not isinstance(builds, (tuple, list)) or not all(isinstance(b, type) for b in builds):
             raise _checks.invalid("builds", "a tuple of classes", builds, error=TypeError)
         self.builds = tuple(builds)
+        self.starts_from = _checks.check_choice("starts_from", starts_from, ("backbone", "source_model"))
         self.registered_in = None  # the module that registered it (set by `register_strategy`)
 
     @property
