@@ -44,7 +44,8 @@ def check_distillation_loss(distillation_loss):
 
 
 def is_feature_loss(distillation_loss):
-    return isinstance(distillation_loss, keras.distillation.FeatureDistillation)
+    # `keras.distillation` is new in Keras 3.15; without it only `None` gets here.
+    return distillation_loss is not None and isinstance(distillation_loss, keras.distillation.FeatureDistillation)
 
 
 def feature_outputs(student, teacher, distillation_loss):
