@@ -136,7 +136,7 @@ def transfer(
             spec, backbone=backbone, source_model=source_model, data=data, source=source, target=target,
             validation_data=validation_data, epochs=epochs, batch_size=batch_size, learning_rate=learning_rate,
             callbacks=callbacks, verbose=verbose, jit_compile=jit_compile, seed=seed, options=options,
-            backbone_settings={"num_classes": num_classes, "weights": weights != "imagenet" and weights,
+            backbone_settings={"num_classes": num_classes, "weights": weights,
                                "preprocessing": preprocessing, "build_options": build_options},
         )
     if source_model is not None:
@@ -248,8 +248,9 @@ def _from_source_model(spec, *, backbone, source_model, data, source, target, va
             hint = "Pass the trained classifier as source_model=." if name == "backbone" else (
                 "Labelled target examples go to `validation_data` (to measure); no source data is needed.")
             raise _checks.invalid(name, why, _short(value), hint=hint)
+    defaults = {"num_classes": None, "weights": "imagenet", "preprocessing": None, "build_options": None}
     for name, value in backbone_settings.items():
-        if value:
+        if value is not defaults[name] and value != defaults[name]:
             raise _checks.invalid(name, f"its default: strategy {spec.name!r} builds no classifier", value)
     if source_model is None:
         raise _checks.invalid("source_model", f"a trained Keras classifier (or a .keras file): strategy {spec.name!r} adapts it", None)

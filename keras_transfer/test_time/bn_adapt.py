@@ -3,11 +3,12 @@
 import keras
 
 from keras_transfer.api_export import keras_transfer_export
+from keras_transfer.models.transfer_model import TransferModel
 from keras_transfer.test_time import batch_statistics
 
 
 @keras_transfer_export("keras_transfer.test_time.BNAdapt")
-class BNAdapt(keras.Model):
+class BNAdapt(TransferModel, keras.Model):
     """A trained classifier predicting with test-batch normalization statistics.
 
     Under a covariate shift (noise, blur, another camera) the source
@@ -45,6 +46,8 @@ class BNAdapt(keras.Model):
         Covariate Shift", 2020.
     """
 
+    _nested_config = ("model",)
+
     def __init__(self, model, prior=0.0, **kwargs):
         super().__init__(**kwargs)
         self.prior = batch_statistics.check_prior(prior)
@@ -62,9 +65,3 @@ class BNAdapt(keras.Model):
         config = super().get_config()
         config.update({"model": keras.saving.serialize_keras_object(self.adapted), "prior": self.prior})
         return config
-
-    @classmethod
-    def from_config(cls, config, custom_objects=None):
-        config = dict(config)
-        config["model"] = keras.saving.deserialize_keras_object(config["model"], custom_objects=custom_objects)
-        return cls(**config)

@@ -6,6 +6,7 @@ from keras import ops
 
 from keras_transfer import _checks
 from keras_transfer.api_export import keras_transfer_export
+from keras_transfer.models.transfer_model import TransferModel
 from keras_transfer.groups.naming import all_layers
 from keras_transfer.models import _outputs
 from keras_transfer.test_time import batch_statistics
@@ -20,7 +21,7 @@ def _affine_variables(model):
 
 
 @keras_transfer_export("keras_transfer.test_time.TENT")
-class TENT(keras.Model):
+class TENT(TransferModel, keras.Model):
     """A trained classifier that adapts to each test batch while it predicts (TENT).
 
     For every batch `predict(x)` or `__call__` sees, the prediction entropy
@@ -61,6 +62,8 @@ class TENT(keras.Model):
         Wang et al., "Tent: Fully Test-Time Adaptation by Entropy
         Minimization", ICLR 2021.
     """
+
+    _nested_config = ("model", "optimizer")
 
     def __init__(self, model, optimizer=None, steps=1, episodic=False, **kwargs):
         # float32 outside: under a mixed policy Keras would autocast the affine variables
@@ -131,10 +134,3 @@ class TENT(keras.Model):
             "episodic": self.episodic,
         })
         return config
-
-    @classmethod
-    def from_config(cls, config, custom_objects=None):
-        config = dict(config)
-        config["model"] = keras.saving.deserialize_keras_object(config["model"], custom_objects=custom_objects)
-        config["optimizer"] = keras.optimizers.deserialize(config["optimizer"])
-        return cls(**config)

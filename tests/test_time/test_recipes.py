@@ -62,6 +62,8 @@ def test_bad_arguments(source_model):
         kt.transfer("tent", source_model="missing.keras", target=X_TARGET)
     with pytest.raises(ValueError, match=r"`target`.*strategy 'bn_adapt' needs it"):
         kt.transfer("bn_adapt", source_model=source_model)
+    with pytest.raises(ValueError, match=r"`weights`.*builds no classifier.*Received: weights=None"):
+        kt.transfer("bn_adapt", source_model=source_model, target=X_TARGET, weights=None)
     with pytest.raises(ValueError, match=r"`epochs`.*takes no gradient step"):
         kt.transfer("bn_adapt", source_model=source_model, target=X_TARGET, epochs=2)
     with pytest.raises(ValueError, match=r"`source_model`.*builds on a backbone.*bn_adapt, tent, shot"):
