@@ -93,7 +93,7 @@ def _load():
         return "unknown"
 
 
-def render_page(rows, entries, *, info, quick, command, started, seconds, load_start, load_end, failures, pending=()):
+def render_page(rows, entries, *, info, quick, command, started, seconds, failures, pending=()):
     lines = [
         "# Benchmarks",
         "",
@@ -105,17 +105,13 @@ def render_page(rows, entries, *, info, quick, command, started, seconds, load_s
         "",
         "## Machine",
         "",
-        "| | |",
+        "| machine | |",
         "|---|---|",
     ]
     lines += [f"| {key} | {value} |" for key, value in info.items()]
     lines += [
         f"| date | {started:%Y-%m-%d %H:%M} UTC |",
         f"| duration | {seconds / 60:.1f} min |",
-        f"| load average (1, 5, 15 min) at start / end | {load_start} / {load_end} |",
-        "",
-        "A load average above the core count means other processes shared the CPU during the run",
-        "(absolute timings are then inflated; ratios within one run less so).",
         "",
         "## Results",
         "",
@@ -173,7 +169,7 @@ def main(argv=None):
             return
         page = render_page(
             rows, {n: m for n, m in selected.items() if n in done}, info=info, quick=args.quick, command=command,
-            started=started, seconds=time.perf_counter() - clock, load_start=load_start, load_end=_load(),
+            started=started, seconds=time.perf_counter() - clock,
             failures=failures, pending=[n for n in selected if n not in done],
         )
         os.makedirs(os.path.dirname(os.path.abspath(output)), exist_ok=True)
@@ -201,6 +197,8 @@ def main(argv=None):
 
     print("\n" + table.text(rows))
     print(f"\nTotal {seconds / 60:.1f} min on {info['CPU']} ({info['cores']} cores), GPU: {info['GPU']}.")
+    # Other processes sharing the CPU inflate absolute timings: said here, not on the page.
+    print(f"Load average (1, 5, 15 min) at start / end: {load_start} / {_load()}.")
     if output != "-":
         print(f"Wrote {output}")
     return 1 if failures else 0

@@ -23,6 +23,7 @@ from keras_transfer import losses  # noqa: E402
 from keras_transfer import models  # noqa: E402
 from keras_transfer import optimizers  # noqa: E402
 from keras_transfer import regularizers  # noqa: E402
+from keras_transfer import selection  # noqa: E402
 from keras_transfer import ssl  # noqa: E402
 from keras_transfer import strategies  # noqa: E402
 from keras_transfer import test_time  # noqa: E402
@@ -74,6 +75,7 @@ __all__ = [
     "models",
     "optimizers",
     "regularizers",
+    "selection",
     "set_trainable",
     "ssl",
     "strategies",

@@ -139,6 +139,28 @@ def build_parser():
     bench.epilog = "Every other argument goes to benchmarks.run, e.g. `keras-transfer bench --quick` or `--list`."
     bench.set_defaults(handler=_handler("keras_transfer.cli.commands", "bench"))
 
+    rank = commands.add_parser(
+        "rank", help="rank pretrained backbones for a labelled dataset by transferability scores (no training)",
+        description="Score each backbone on the labelled data from one forward pass (LogME by default) and write a "
+        "report folder: README.md (the table), ranking.png and results.json.",
+    )
+    rank.add_argument("data", help=data_help)
+    rank.add_argument("--backbones", required=True, metavar="A,B,C",
+                      help="comma-separated backbones: registered names, keras-hub presets or .keras files")
+    rank.add_argument("--weights", metavar="W[,W...]",
+                      help="imagenet (default), none (random) or a weights file: one for all, or one per backbone")
+    rank.add_argument("--metric", default="logme", metavar="M[,M...]",
+                      help="logme (default), hscore, transrate, knn, linear, leep, nce; several: the first ranks")
+    rank.add_argument("--limit", type=int, metavar="N", help="score a stratified sample of at most N images")
+    rank.add_argument("--image-size", type=int, nargs=2, metavar=("HEIGHT", "WIDTH"), help="resize directory images")
+    rank.add_argument("--grayscale", action="store_true", help="read directory images as one channel")
+    rank.add_argument("--batch-size", type=int, default=64)
+    rank.add_argument("--seed", type=int, default=0, help="seed of the --limit sample")
+    rank.add_argument("--out", default="rank_report", help="report folder (default: rank_report)")
+    rank.add_argument("--overwrite", action="store_true", help="replace an existing report")
+    _data_arguments(rank)
+    rank.set_defaults(handler=_handler("keras_transfer.cli", "run_rank"))
+
     listing = commands.add_parser("strategies", help="list the strategies: name, when to use it, paper")
     listing.set_defaults(handler=_handler("keras_transfer.cli.commands", "strategies"))
     return parser

@@ -83,3 +83,20 @@ def on_files(files, config):
     for namespace, names in _NAMESPACES.items():
         files.append(File.generated(config, _page(namespace), content=_content(namespace, names)))
     return files
+
+
+VERSION_MARKER = "{{ keras_transfer_version }}"
+_VERSION = re.compile(r'^__version__\s*=\s*["\']([^"\']+)["\']', re.M)
+
+
+def package_version(root=ROOT):
+    """The `__version__` of the package, read from its source (no TensorFlow import)."""
+    with open(os.path.join(root, PACKAGE, "__init__.py"), encoding="utf-8") as handle:
+        match = _VERSION.search(handle.read())
+    if not match:
+        raise ValueError(f"{PACKAGE}/__init__.py: no `__version__ = \"...\"` line for the docs' version")
+    return match.group(1)
+
+
+def on_page_markdown(markdown, **kwargs):
+    return markdown.replace(VERSION_MARKER, package_version()) if VERSION_MARKER in markdown else markdown

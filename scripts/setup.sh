@@ -3,10 +3,18 @@
 # Debian packages (offline real data), a virtual environment in .venv, and the
 # package itself with its test extras, pinned by constraints.txt.
 # Safe to run again: it only installs what is missing.
+#   --with-browser   also Debian's chromium, for the large docs test
+#                    (python -m pytest -m large tests/test_docs_browser.py)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 DEBIAN_PACKAGES=(dataset-fashion-mnist fortunes fonts-dejavu-core fonts-dejavu-extra fonts-liberation fonts-freefont-ttf)
+for argument in "$@"; do
+  case "$argument" in
+    --with-browser) DEBIAN_PACKAGES+=(chromium) ;;
+    *) echo "[setup] unknown option $argument (known: --with-browser)" >&2; exit 2 ;;
+  esac
+done
 
 missing=()
 if command -v dpkg-query >/dev/null 2>&1; then

@@ -1,6 +1,7 @@
 """The documentation site builds in strict mode (no warnings) and covers the public API."""
 
 import glob
+import importlib
 import os
 import re
 import subprocess
@@ -17,13 +18,17 @@ pytest.importorskip("mkdocs", reason="docs extras not installed (pip install -e 
 pytest.importorskip("mkdocstrings_handlers.python", reason="docs extras not installed (pip install -e '.[docs]')")
 
 
-def _hooks():
+def _script(name):
+    """A module of scripts/ (the docs build's hooks and griffe extension)."""
     sys.path.insert(0, os.path.join(ROOT, "scripts"))
     try:
-        import mkdocs_hooks
+        return importlib.import_module(name)
     finally:
         sys.path.pop(0)
-    return mkdocs_hooks
+
+
+def _hooks():
+    return _script("mkdocs_hooks")
 
 
 @pytest.fixture(scope="module")
@@ -83,3 +88,66 @@ def test_every_strategy_has_its_page_and_section_on_the_site(site):
         if strategy.section:
             with open(built, encoding="utf-8") as handle:
                 assert f'id="{strategy.section}"' in handle.read(), f"{strategy.name}: no section #{strategy.section}"
+
+
+def _extension():
+    return _script("griffe_doctest_fences")
+
+
+def test_doctest_directives_are_removed_from_examples_only():
+    strip = _extension().strip_doctest_directives
+    text = ">>> model.export('x')  # doctest: +SKIP\n... more()  # doctest: +ELLIPSIS\nProse # doctest: kept"
+    assert strip(text) == ">>> model.export('x')\n... more()\nProse # doctest: kept"
+
+
+def test_call_arguments_become_a_list():
+    text = (
+        "Summary.\n\nCall arguments:\n    inputs: features, `(batch, d)`,\n        continued here.\n"
+        "    training (bool): whether dropout is active.\n\nExample:\n\n>>> 1\n1"
+    )
+    assert _extension().list_call_arguments(text) == (
+        "Summary.\n\n**Call arguments**\n\n- `inputs`: features, `(batch, d)`,\n  continued here.\n"
+        "- `training` (bool): whether dropout is active.\n\n\nExample:\n\n>>> 1\n1"
+    )
+
+
+def test_private_parameters_are_dropped_from_signatures():
+    import griffe
+
+    function = griffe.Function("f", parameters=griffe.Parameters(
+        griffe.Parameter("self"), griffe.Parameter("alpha", default="0.1"), griffe.Parameter("_restoring", default="False"),
+    ))
+    _extension().drop_private_parameters(function)
+    assert [parameter.name for parameter in function.parameters] == ["self", "alpha"]
+
+
+def _api_pages(site):
+    text = ""
+    for path in glob.glob(os.path.join(site, "api", "**", "*.html"), recursive=True):
+        with open(path, encoding="utf-8") as handle:
+            text += handle.read()
+    return text
+
+
+def test_the_api_reference_shows_no_private_names_nor_doctest_directives(site):
+    pages = _api_pages(site)
+    anchors = set(re.findall(r'id="(keras_transfer[\w.]*)"', pages))
+    private = sorted(anchor for anchor in anchors if any(part.startswith("_") for part in anchor.split(".")))
+    assert not private, f"private names in the API reference: {private}"
+    assert "doctest:" not in pages
+    assert "_restoring" not in pages  # L2SPModel's from_config flag
+    # "Call arguments" sections render as a list, not as one paragraph.
+    assert pages.count("<strong>Call arguments</strong></p>\n<ul>") >= 8
+    # Paper references are links.
+    assert re.search(r'<a href="https://arxiv\.org/abs/1505\.07818">', pages)
+
+
+def test_the_home_page_shows_the_version_and_links_every_strategy(site):
+    with open(os.path.join(site, "index.html"), encoding="utf-8") as handle:
+        home = handle.read()
+    assert f"Version <strong>{keras_transfer.__version__}</strong>" in home
+    assert 'id="install"' in home and "wheel" in home
+    for strategy in keras_transfer.strategies.list_strategies():
+        page = os.path.splitext(strategy.page)[0] + "/"
+        target = page + (f"#{strategy.section}" if strategy.section else "")
+        assert f'href="{target}"' in home, f"the home page does not link {strategy.name} ({target})"

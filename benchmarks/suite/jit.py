@@ -25,8 +25,8 @@ BATCH = 32
 NOTES = """
 **When to turn XLA on.** Keep Keras's default, `jit_compile="auto"`, which leaves XLA off on a
 CPU-only TensorFlow. On CPU, compare the two rows above for your model before forcing it: the
-convolutional backbones here got slower with XLA (DESIGN.md measured a frozen VGG16 epoch at 181 s
-with XLA against 18 s without), and the first epoch pays the compilation. XLA pays on GPUs/TPUs and
+convolutional backbones here got slower with XLA (the VGG16 row: 14.8x per step), and the first
+epoch pays the compilation. XLA pays on GPUs/TPUs and
 for long runs of small, fused-friendly steps; measure with
 `python -m benchmarks.run --only jit` on the machine that will train. Every training path of the
 package is tested with `jit_compile=True` for correctness, whatever the speed.

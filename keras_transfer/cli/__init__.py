@@ -54,6 +54,13 @@ def run_fit(args):
     return fit.run(args, _progress_of("strategy"))
 
 
+def run_rank(args):
+    """`keras-transfer rank`."""
+    from keras_transfer.cli import rank
+
+    return rank.run(args, _progress_of("candidate"))
+
+
 def _progress_of(unit):
     import keras
 

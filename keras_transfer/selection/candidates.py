@@ -1,0 +1,124 @@
+"""What `rank_backbones` scores: a candidate turned into its features (and source probabilities).
+
+A candidate is anything `build_classifier` takes as a backbone (a registered
+name, a keras-hub preset, a `.keras` file, a `keras.Model`), optionally with
+its weights as `(backbone, weights)`. A candidate that is a classifier (a
+`TransferClassifier`, or a model whose last layer is a softmax `Dense`) also
+gives its source-class probabilities, which LEEP and NCE need; its features are
+the input of that last layer.
+"""
+
+import dataclasses
+import os
+
+import keras
+import numpy as np
+
+from keras_transfer import _checks
+
+
+@dataclasses.dataclass
+class Candidate:
+    """One candidate of a ranking: its label, the features model and the source classifier, if any."""
+
+    label: str
+    features: keras.Model
+    classifier: keras.Model = None  # outputs source-class probabilities
+
+
+def label_of(spec):
+    """A readable label for a candidate given without one."""
+    if isinstance(spec, keras.Model):
+        return spec.name
+    if isinstance(spec, tuple):
+        backbone, weights = spec
+        if weights is None:
+            weights = "random"
+        elif isinstance(weights, keras.Model):
+            weights = weights.name
+        elif isinstance(weights, (str, os.PathLike)):
+            weights = os.path.basename(os.fspath(weights))
+        return f"{label_of(backbone)} ({weights})"
+    return os.path.basename(os.fspath(spec)) if isinstance(spec, (str, os.PathLike)) else repr(spec)
+
+
+def normalize(candidates):
+    """`[(label, spec), ...]` from a dict `{label: spec}` or a list of specs; labels unique."""
+    if isinstance(candidates, dict):
+        pairs = [(str(label), spec) for label, spec in candidates.items()]
+    elif isinstance(candidates, (list, tuple)) and not (len(candidates) == 2 and _is_weights(candidates[1])):
+        pairs = [(label_of(spec), spec) for spec in candidates]
+    else:
+        raise _checks.invalid(
+            "candidates", "a list of backbones (names, .keras files, keras.Models or (backbone, weights) pairs) "
+            "or a dict {label: backbone}", candidates, error=TypeError,
+        )
+    if not pairs:
+        raise _checks.invalid("candidates", "at least one candidate", candidates)
+    labels = [label for label, _ in pairs]
+    repeated = sorted({label for label in labels if labels.count(label) > 1})
+    if repeated:
+        raise _checks.invalid("candidates", "distinct candidates (or a dict to label them)", repeated,
+                              hint="Pass a dict {label: backbone} to label candidates that share a name.")
+    return pairs
+
+
+def _is_weights(value):
+    # `rank_backbones(("vgg16", "imagenet"), ...)`: one pair given where a list is expected.
+    return value is None or (isinstance(value, str) and (value == "imagenet" or value.endswith((".h5", ".keras"))))
+
+
+def _softmax_head(model):
+    """`(features model, model)` when `model` ends in a softmax classifier, else None."""
+    from keras_transfer.models import TransferClassifier
+
+    if isinstance(model, TransferClassifier):
+        if model.num_classes < 2:
+            return None
+        probabilities = model if model.activation in ("auto", "softmax") else _with_softmax(model)
+        return model.feature_extractor, probabilities
+    if not model.layers or not model.inputs:
+        return None
+    last = model.layers[-1]
+    activation = getattr(getattr(last, "activation", None), "__name__", None)
+    if isinstance(last, keras.layers.Dense) and activation == "softmax" and last.units > 1:
+        return keras.Model(model.inputs, last.input, name=f"{model.name}_features"), model
+    return None
+
+
+def _with_softmax(model):
+    return keras.Model(model.inputs, keras.layers.Softmax(dtype="float32")(model.outputs[0]), name=f"{model.name}_probabilities")
+
+
+def build(label, spec, input_shape):
+    """The `Candidate` for `spec`, whose features take images of `input_shape` (raw, in [0, 255])."""
+    from keras_transfer.feature_extraction.build_classifier import build_classifier
+
+    backbone, weights = spec if isinstance(spec, tuple) else (spec, "imagenet")
+    if isinstance(backbone, (str, os.PathLike)) and os.fspath(backbone).endswith(".keras") and os.path.isfile(backbone):
+        backbone = keras.models.load_model(backbone)
+    if isinstance(backbone, keras.Model) and weights == "imagenet":
+        head = _softmax_head(backbone)
+        if head is not None:
+            features, classifier = head
+            expected = tuple(features.input_shape[1:])
+            if len(expected) != len(input_shape) or any(e not in (None, d) for e, d in zip(expected, input_shape)):
+                raise ValueError(f"candidate {label!r} takes inputs of shape {expected}; the data's images are {tuple(input_shape)}.")
+            return Candidate(label, features, classifier)
+    model = build_classifier(backbone, 2, weights=weights, input_shape=tuple(input_shape), adapt_input=True, freeze=True)
+    return Candidate(label, model.feature_extractor)
+
+
+def extract(candidate, x, batch_size):
+    """`(features (n, d) float64, source probabilities (n, k) or None)`: one pass over `x`."""
+    if candidate.classifier is None:
+        features = candidate.features.predict(x, batch_size=batch_size, verbose=0)
+        return _flat(features), None
+    both = keras.Model(candidate.features.inputs, [candidate.features.outputs[0], candidate.classifier.outputs[0]])
+    features, probabilities = both.predict(x, batch_size=batch_size, verbose=0)
+    return _flat(features), np.asarray(probabilities, dtype="float64")
+
+
+def _flat(features):
+    features = np.asarray(features, dtype="float64")
+    return features.reshape(len(features), -1)
