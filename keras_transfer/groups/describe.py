@@ -7,7 +7,21 @@ from keras_transfer.groups.naming import layer_groups
 
 @keras_transfer_export("keras_transfer.describe_groups")
 def describe_groups(model, groups=None, print_fn=print):
-    """Prints (and returns) each group: its layers, parameters, what trains.
+    """Prints each group: its layers, parameters, what trains (or returns the table as text).
+
+    Like `model.summary()`, it prints and returns `None`, so
+    `print(describe_groups(model))` or the REPL's echo does not show the table
+    a second time; `print_fn=None` returns the text instead.
+
+    Args:
+        model: a model with layer groups (e.g. from `build_classifier`).
+        groups: explicit groups `{name: [layer names or regexes]}`, or `None`
+            for the model's own.
+        print_fn: the function that prints the text (`print` by default, or
+            e.g. a logger's `info`), or `None` to return the text.
+
+    Returns:
+        `None` when it prints; the table as a string when `print_fn=None`.
 
     Example:
 
@@ -45,9 +59,10 @@ def describe_groups(model, groups=None, print_fn=print):
     if footnote:
         lines.append("* BatchNorm layers stay frozen (inference mode); see `train_batchnorm`.")
     text = "\n".join(lines)
-    if print_fn is not None:
-        print_fn(text)
-    return text
+    if print_fn is None:
+        return text
+    print_fn(text)
+    return None
 
 
 def _size(variable):

@@ -231,3 +231,13 @@ def test_import_under_another_backend_fails_with_that_message():
         pytest.skip("jax is not installed, so Keras itself cannot start on another backend here")
     result = subprocess.run([sys.executable, "-c", "import keras_transfer"], env=env, capture_output=True, text=True, timeout=300)
     assert result.returncode != 0 and "needs the TensorFlow backend" in result.stderr
+
+
+def test_describe_groups_prints_once_and_returns_nothing_when_it_prints(capsys):
+    model = kt.build_classifier("vgg16", 3, weights=None, input_shape=(32, 32, 3))
+    assert kt.describe_groups(model) is None  # the REPL echoes nothing: the table shows once
+    printed = capsys.readouterr().out
+    assert printed.count("Layer groups of") == 1 and "block5" in printed
+    lines = []
+    assert kt.describe_groups(model, print_fn=lines.append) is None
+    assert lines == [kt.describe_groups(model, print_fn=None)]
