@@ -2,6 +2,7 @@
 
 import json
 import os
+import sys
 
 import numpy as np
 
@@ -50,12 +51,16 @@ def _subset(x, y, limit, seed):
 
 def run(args, progress_bar):
     """Ranks the backbones on the labelled data; writes README.md, ranking.png and results.json."""
-    from keras_transfer.selection import rank_backbones
+    from keras_transfer.selection import available_metrics, rank_backbones
 
-    if _report.refuse_overwrite(args.out, args.overwrite, __import__("sys").stderr):
+    if _report.refuse_overwrite(args.out, args.overwrite, sys.stderr):
         return 2
     candidates = candidates_of(args.backbones, args.weights)
     metrics = [name.strip() for name in args.metric.split(",") if name.strip()]
+    unknown = [name for name in metrics if name not in available_metrics()]
+    if unknown or not metrics:
+        raise UsageError(f"--metric: unknown metric {', '.join(unknown) or repr(args.metric)}; "
+                         f"available: {', '.join(available_metrics())}.")
     image_size = tuple(args.image_size) if args.image_size else None
     arrays = _data.load(args.data, argument="data", image_size=image_size, grayscale=args.grayscale,
                         download=args.download, data_dir=args.data_dir)

@@ -46,7 +46,7 @@ def normalize(candidates):
     """`[(label, spec), ...]` from a dict `{label: spec}` or a list of specs; labels unique."""
     if isinstance(candidates, dict):
         pairs = [(str(label), spec) for label, spec in candidates.items()]
-    elif isinstance(candidates, (list, tuple)) and not (len(candidates) == 2 and _is_weights(candidates[1])):
+    elif isinstance(candidates, list) or (isinstance(candidates, tuple) and not _is_one_pair(candidates)):
         pairs = [(label_of(spec), spec) for spec in candidates]
     else:
         raise _checks.invalid(
@@ -63,9 +63,12 @@ def normalize(candidates):
     return pairs
 
 
-def _is_weights(value):
-    # `rank_backbones(("vgg16", "imagenet"), ...)`: one pair given where a list is expected.
-    return value is None or (isinstance(value, str) and (value == "imagenet" or value.endswith((".h5", ".keras"))))
+def _is_one_pair(candidates):
+    # `rank_backbones(("vgg16", None), ...)`: one (backbone, weights) pair where a list is expected.
+    if len(candidates) != 2:
+        return False
+    weights = candidates[1]
+    return weights is None or (isinstance(weights, str) and (weights == "imagenet" or weights.endswith(".h5")))
 
 
 def _softmax_head(model):

@@ -93,6 +93,7 @@ def test_a_candidate_that_fails_is_listed_last_and_the_others_are_ranked():
     ({"metric": []}, "`metric`"),
     ({"candidates": "vgg16"}, "`candidates`"),
     ({"candidates": ["a", "a"]}, "`candidates`"),
+    ({"candidates": ("vgg16", None)}, "`candidates`"),  # one (backbone, weights) pair, not a list
     ({"batch_size": 0}, "`batch_size`"),
 ])
 def test_bad_arguments_name_the_argument(kwargs, message):
@@ -120,6 +121,21 @@ def test_the_command_line_writes_a_table_a_chart_and_results(tmp_path, capsys):
     before = (out / "README.md").read_text()
     assert main(argv) == 2  # an existing report is kept
     assert (out / "README.md").read_text() == before
+
+
+def test_a_list_of_two_candidates_may_end_with_a_keras_file(tmp_path):
+    x, y = _digits()
+    _trunk(9, "saved").save(tmp_path / "saved.keras")
+    ranking = kt.selection.rank_backbones([_trunk(10, "given"), str(tmp_path / "saved.keras")], (x, y))
+    assert sorted(row.candidate for row in ranking.rows) == ["given", "saved.keras"]
+    assert all(row.error is None for row in ranking.rows)
+
+
+def test_an_unknown_metric_flag_is_refused_before_loading_the_data(tmp_path, capsys):
+    argv = ["rank", str(tmp_path / "missing.npz"), "--backbones", "vgg16", "--metric", "logme,acc", "--out", str(tmp_path / "r")]
+    assert main(argv) == 2
+    assert "--metric: unknown metric acc; available: logme" in capsys.readouterr().err
+    assert not (tmp_path / "r").exists()
 
 
 def test_backbones_and_weights_flags():
