@@ -28,49 +28,16 @@ import numpy as np
 from keras_transfer import _checks
 from keras_transfer.api_export import keras_transfer_export
 from keras_transfer.fine_tuning import _multipliers
-
-
-def storage_keys(variables):
-    """Stable, unique storage keys for optimizer variables.
-
-    The variable's own name (e.g. `block5_conv1_kernel_momentum`), without the
-    optimizer's scope: Keras numbers optimizer names per session (`adam_3`),
-    so a resumed process would not find `adam_3/...` again.
-    """
-    seen = {}
-    keys = []
-    for variable in variables:
-        key = str(variable.name).split("/")[-1].split(":")[0]
-        count = seen.get(key, 0)
-        seen[key] = count + 1
-        keys.append(key if count == 0 else f"{key}#{count}")
-    return keys
-
-
-def _path(variable):
-    return getattr(variable, "path", None) or variable.name
-
-
-def _var_id(optimizer, variable):
-    return optimizer._var_key(variable)
-
-
-def _snapshot(variable):
-    """The variable's current value as a new tensor (not a live reference)."""
-    import tensorflow as tf
-
-    return tf.identity(variable.value if isinstance(variable, keras.Variable) else variable)
-
-
-def _merge_call(fn, *args):
-    import tensorflow as tf
-
-    strategy = tf.distribute.get_strategy()
-    return tf.__internal__.distribute.interim.maybe_merge_call(fn, strategy, *args)
+from keras_transfer.fine_tuning._applied_ema import AppliedWeightAverage
+from keras_transfer.fine_tuning._applied_ema import ema_settings
+from keras_transfer.fine_tuning._applied_ema import variable_path as _path
+from keras_transfer.fine_tuning._variable_state import merge_call as _merge_call
+from keras_transfer.fine_tuning._variable_state import snapshot as _snapshot
+from keras_transfer.fine_tuning._variable_state import storage_keys
 
 
 @keras_transfer_export("keras_transfer.optimizers.GroupOptimizer")
-class GroupOptimizer(keras.optimizers.Optimizer):
+class GroupOptimizer(AppliedWeightAverage, keras.optimizers.Optimizer):
     """Wraps any Keras optimizer with per-variable update multipliers.
 
     `keras_transfer.callbacks.DiscriminativeLR` and `FreezeSchedule` install
@@ -93,6 +60,16 @@ class GroupOptimizer(keras.optimizers.Optimizer):
             `multipliers` may name (e.g. `keras_transfer.layer_groups`
             stages). Saved with the optimizer, so its config reads
             group -> factor. Defaults to `None`.
+        use_ema: keep the exponential moving average of the weights it
+            applies (after the per-group rescaling), for
+            `keras.callbacks.SwapEMAWeights`; at the end of `fit` the
+            model's weights become the average, as with Keras's `use_ema`.
+            An inner optimizer's own `use_ema` (which would average before
+            the rescaling) is taken over. Defaults to `False`.
+        ema_momentum: `average <- m * average + (1 - m) * weights` at each
+            step. Defaults to `0.99`.
+        ema_overwrite_frequency: `None`, or every how many steps the weights
+            are overwritten by their average. Defaults to `None`.
 
     Example:
 
@@ -110,18 +87,26 @@ class GroupOptimizer(keras.optimizers.Optimizer):
     ValueError: Invalid value received for argument `multipliers`: the key 'd2' matches no variable ...
     """
 
-    def __init__(self, optimizer, multipliers=None, name=None, *, groups=None, **kwargs):
+    def __init__(
+        self, optimizer, multipliers=None, name=None, *, groups=None,
+        use_ema=False, ema_momentum=0.99, ema_overwrite_frequency=None, **kwargs,
+    ):
         if kwargs:
             raise ValueError(
-                "GroupOptimizer takes no base optimizer arguments; set them on the inner "
+                "GroupOptimizer takes no base optimizer arguments but the EMA ones; set them on the inner "
                 f"optimizer. Received: {', '.join(sorted(kwargs))}."
             )
-        super().__init__(learning_rate=0.0, name=name or "group_optimizer")
         if isinstance(optimizer, GroupOptimizer):
             raise _checks.invalid("optimizer", "an optimizer that is not already a GroupOptimizer", optimizer, error=TypeError)
         inner = keras.optimizers.get(optimizer)
         if not isinstance(inner, keras.optimizers.Optimizer):
             raise _checks.invalid("optimizer", "a keras.optimizers.Optimizer", optimizer, error=TypeError)
+        inner_averages = self._inner_averages(inner)
+        use_ema, ema_momentum, ema_overwrite_frequency = ema_settings(inner, use_ema, ema_momentum, ema_overwrite_frequency)
+        super().__init__(
+            learning_rate=0.0, name=name or "group_optimizer",
+            use_ema=use_ema, ema_momentum=ema_momentum, ema_overwrite_frequency=ema_overwrite_frequency,
+        )
         self.optimizer = inner
         self.multipliers = _multipliers.check_multipliers(multipliers or {})
         self.groups = _multipliers.check_groups(groups)
@@ -129,7 +114,7 @@ class GroupOptimizer(keras.optimizers.Optimizer):
         self._check_keys = True  # keys given by code are checked; a loaded config may name later variables
         self._pending_state = {}
         if inner.built:
-            self._adopt_built_inner()
+            self._adopt_built_inner(inner_averages)
 
     def __dir__(self):
         # Keras saves every attribute that is itself saveable as a child; the
@@ -196,14 +181,11 @@ class GroupOptimizer(keras.optimizers.Optimizer):
     def scale_loss(self, loss):
         return self.optimizer.scale_loss(loss)
 
-    def finalize_variable_values(self, var_list):
-        self.optimizer.finalize_variable_values(var_list)
-
     # === Building and growing ===
 
-    def _adopt_built_inner(self):
+    def _adopt_built_inner(self, previous_averages=None):
         variables = list(self.optimizer._trainable_variables)
-        super().build(variables)
+        self._build_with_averages(super().build, variables, previous_averages)
 
     def build(self, var_list):
         self._check_known(self.multipliers, self.groups, [_path(v) for v in var_list] + self._built_paths())
@@ -215,7 +197,7 @@ class GroupOptimizer(keras.optimizers.Optimizer):
         self._adopt_built_inner()
 
     def known(self, variable):
-        return self.optimizer.built and _var_id(self.optimizer, variable) in self.optimizer._trainable_variables_indices
+        return self.optimizer.built and self.optimizer._var_key(variable) in self.optimizer._trainable_variables_indices
 
     def extend(self, var_list):
         """Makes the optimizer know `var_list` too, keeping all existing state.
@@ -272,9 +254,15 @@ class GroupOptimizer(keras.optimizers.Optimizer):
             self.extend(trainable_variables)
         scaled = [(v, self.multiplier(v)) for v in trainable_variables if self.multiplier(v) != 1.0]
         old = [_snapshot(v) for v, _ in scaled]
+        first_step = keras.ops.equal(self.iterations, 0)
         self.optimizer.apply(grads, trainable_variables)
         if scaled:
             _merge_call(self._scale_updates, scaled, old)
+        if self.use_ema:
+            self._update_average(first_step)
+
+    def _call_merged(self, fn):
+        return _merge_call(fn)
 
     def _scale_updates(self, distribution, scaled, old):
         def rescale(variable, before, factor):
@@ -294,10 +282,13 @@ class GroupOptimizer(keras.optimizers.Optimizer):
         for key, value in self._pending_state.items():
             if key not in store:
                 store[key] = value
+        self._save_averages(store)
 
     def load_own_variables(self, store):
         keys = list(store.keys())
         values = {key: np.asarray(store[key]) for key in keys}
+        self._load_averages(values)
+        keys = list(values)
         variables = self.optimizer.variables
         if keys and all(k.isdigit() for k in keys):  # positional (a plain optimizer's file)
             if len(keys) != len(variables):
@@ -321,6 +312,9 @@ class GroupOptimizer(keras.optimizers.Optimizer):
             "optimizer": keras.saving.serialize_keras_object(self.optimizer),
             "multipliers": dict(self.multipliers),
             "groups": {name: list(paths) for name, paths in self.groups.items()} or None,
+            "use_ema": self.use_ema,
+            "ema_momentum": self.ema_momentum,
+            "ema_overwrite_frequency": self.ema_overwrite_frequency,
         }
 
     @classmethod
