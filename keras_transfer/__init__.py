@@ -23,6 +23,7 @@ from keras_transfer import losses  # noqa: E402
 from keras_transfer import models  # noqa: E402
 from keras_transfer import optimizers  # noqa: E402
 from keras_transfer import regularizers  # noqa: E402
+from keras_transfer import robust_fine_tuning  # noqa: E402
 from keras_transfer import selection  # noqa: E402
 from keras_transfer import ssl  # noqa: E402
 from keras_transfer import strategies  # noqa: E402
@@ -51,6 +52,7 @@ from keras_transfer.ssl import recipes as _ssl  # noqa: E402, F401
 from keras_transfer.distill import recipes as _distill  # noqa: E402, F401
 from keras_transfer.generative import recipes as _generative  # noqa: E402, F401
 from keras_transfer.test_time import recipes as _test_time  # noqa: E402, F401
+from keras_transfer.robust_fine_tuning import recipes as _robust_fine_tuning  # noqa: E402, F401
 
 __version__ = "0.1.0"
 
@@ -75,6 +77,7 @@ __all__ = [
     "models",
     "optimizers",
     "regularizers",
+    "robust_fine_tuning",
     "selection",
     "set_trainable",
     "ssl",

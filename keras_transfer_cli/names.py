@@ -21,4 +21,7 @@ STRATEGY_NAMES = (
     "bn_adapt",
     "tent",
     "shot",
+    "lp_ft",
+    "wise_ft",
+    "model_soup",
 )

@@ -41,10 +41,14 @@ CASES = {
         data=(X, Y), source=(X_SOURCE, Y_SOURCE), generator_options=GENERATOR, pretrain_steps=2, unlabeled_ratio=2,
         threshold=0.0,
     ),
+    "lp_ft": dict(data=(X, Y), probe_epochs=3, patience=1),
+    "wise_ft": dict(data=(X, Y), probe_epochs=3, patience=1, alphas=(0.5, 1.0)),
+    "model_soup": dict(data=(X, Y), probe_epochs=3, patience=1, ingredients=2),
 }
 # Keys the history of the main `fit` must have, beyond loss/accuracy/val_*.
 EXTRA_KEYS = {
     "fine_tune": {"freeze_stage"},
+    "lp_ft": {"freeze_stage"},
     "gradual": {"freeze_stage"},
     "dann": {"task_loss", "alignment_loss", "domain_accuracy", "gradient_reversal_lambda"},
     "cdan": {"task_loss", "alignment_loss", "domain_accuracy", "gradient_reversal_lambda"},
