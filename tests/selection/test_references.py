@@ -156,6 +156,33 @@ def test_transrate_equals_the_coding_rate_formula(shape, eps):
     assert abs(selection.transrate(features, labels, eps=eps) - expected) < 1e-9 * max(1.0, abs(expected))
 
 
+def transrate_released_form(features, labels, eps_released):
+    """The form of the authors' released code: Frobenius-scaled, centred features,
+    `1/2 logdet(I + Z^T Z / (n eps))` per set, class rates averaged uniformly (1/K)."""
+    z = features / np.sqrt(np.trace(features @ features.T))
+    z = z - z.mean(axis=0, keepdims=True)
+
+    def rate(x):
+        return 0.5 * np.linalg.slogdet(np.eye(x.shape[1]) + x.T @ x / (len(x) * eps_released))[1]
+
+    classes = np.unique(labels)
+    return rate(z) - sum(rate(z[labels == c]) for c in classes) / len(classes)
+
+
+@pytest.mark.parametrize("eps", [0.1, 0.5])
+def test_transrate_matches_the_released_form_on_balanced_classes(eps):
+    # Same quantity, other parametrisation: their eps is ours^2 / (d n) on features scaled to a unit
+    # Frobenius norm (ours: a unit mean squared row norm); with balanced classes n_c / n = 1 / K.
+    # (Centred first: the released code scales, then centres.)
+    rng = np.random.default_rng(7)
+    labels = np.arange(36) % 3
+    features = 2.0 + rng.normal(size=(36, 6)) + 2.0 * np.eye(3, 6)[labels]
+    centred = features - features.mean(axis=0)
+    eps_released = eps**2 / (6 * 36)
+    expected = transrate_released_form(centred, labels, eps_released)
+    assert abs(selection.transrate(features, labels, eps=eps) - expected) < 1e-8 * max(1.0, abs(expected))
+
+
 # --- LEEP and NCE ----------------------------------------------------------------------------
 
 
