@@ -174,6 +174,31 @@ CASES = [
     _c("GroupOptimizer-multiplier-nan", "GroupOptimizer",
        _bare(lambda: kt.optimizers.GroupOptimizer(keras.optimizers.Adam(), {"head": float("nan")})),
        ValueError, r"`multipliers\['head'\]`.*finite.*Received: multipliers\['head'\]=nan"),
+    _c("GroupOptimizer-ema-momentum", "GroupOptimizer",
+       _bare(lambda: kt.optimizers.GroupOptimizer("adam", use_ema=True, ema_momentum=1.5)),
+       ValueError, r"`ema_momentum`.*<= 1.*Received: ema_momentum=1.5"),
+    # --- robust fine-tuning -----------------------------------------------
+    _c("lp_ft-no-validation-data", "lp_ft",
+       _on(tiny_classifier, lambda m: kt.robust_fine_tuning.lp_ft(m, X, Y, validation_data=None)),
+       ValueError, r"`validation_data`.*linear probe stops.*Received: validation_data=None"),
+    _c("linear_probe-label-count", "linear_probe",
+       _on(tiny_classifier, lambda m: kt.robust_fine_tuning.linear_probe(m, X, Y[:5], validation_data=(X, Y))),
+       ValueError, r"`y`.*16.*Received"),
+    _c("interpolate_weights-alpha", "interpolate_weights",
+       _on(lambda: (tiny_classifier(), tiny_classifier()),
+           lambda a, b: kt.robust_fine_tuning.interpolate_weights(a, b, 1.5)),
+       ValueError, r"`alpha`.*<= 1.*Received: alpha=1.5"),
+    _c("wise_ft-other-architecture", "wise_ft",
+       _on(lambda: (tiny_classifier(), tiny_classifier(num_classes=4)),
+           lambda a, b: kt.robust_fine_tuning.wise_ft(a, b, (X, Y))),
+       ValueError, r"`models\[1\]`.*same architecture.*Received"),
+    _c("greedy_soup-validation-lengths", "greedy_soup",
+       _on(lambda: (tiny_classifier(), tiny_classifier()),
+           lambda a, b: kt.robust_fine_tuning.greedy_soup([a, b], (X, Y[:4]))),
+       ValueError, r"`validation_data`.*16 inputs and 4 labels"),
+    _c("uniform_soup-not-a-list", "uniform_soup",
+       _on(tiny_classifier, lambda m: kt.robust_fine_tuning.uniform_soup(m)),
+       TypeError, r"`models`.*list of keras.Model.*Received"),
     _c("layer_groups-not-a-model", "layer_groups",
        _bare(lambda: kt.layer_groups("vgg16")),
        TypeError, r"`model`.*keras.Model.*Received: model='vgg16'"),
@@ -387,6 +412,6 @@ def test_docs_table_lists_every_entry_point_of_the_battery():
     path = os.path.join(os.path.dirname(__file__), "..", "..", "docs", "reliability.md")
     with open(path) as handle:
         rows = [line for line in handle if line.startswith("| `")]
-    listed = {re.match(r"\| `([^`]+)`", row).group(1) for row in rows}
+    listed = {name for row in rows for name in re.findall(r"`([^`]+)`", row.split("|")[1])}
     missing = [entry for entry in ENTRY_POINTS if entry not in listed]
     assert not missing, f"docs/reliability.md does not list: {missing}"
