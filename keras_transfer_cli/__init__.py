@@ -17,6 +17,7 @@ import os
 import re
 import sys
 import tempfile
+import warnings
 
 from keras_transfer_cli.names import STRATEGY_NAMES
 
@@ -51,6 +52,8 @@ def _handler(module, name):
 def _data_arguments(parser):
     parser.add_argument("--download", action="store_true", help="let TFDS download a tfds:NAME dataset (needs internet)")
     parser.add_argument("--data-dir", help="TFDS data directory")
+    parser.add_argument("--strict", action="store_true",
+                        help="refuse a directory with unreadable images (default: skip them with a warning naming each)")
 
 
 def build_parser():
@@ -221,6 +224,11 @@ def _start_tensorflow(verbose):
         tf.constant(0)  # device creation prints its own lines: inside the redirect
 
 
+def _warning_line(message, category, filename, lineno, line=None):
+    """A warning as the command line shows it: one line, no source location."""
+    return f"warning: {message}\n"
+
+
 def main(argv=None):
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     argv = sys.argv[1:] if argv is None else list(argv)
@@ -231,6 +239,7 @@ def main(argv=None):
     if args.command == "bench":  # everything else goes to benchmarks.run
         args.bench_args = extra
     args.argv = argv
+    warnings.formatwarning = _warning_line
     _start_tensorflow(args.show_tensorflow_log)
     from keras_transfer.backbones.spec import WeightsDownloadError
 

@@ -16,6 +16,7 @@ import os
 
 import numpy as np
 
+from keras_transfer.data import image_files
 from keras_transfer.data import sources
 
 NPZ_KEYS = ("x_train", "y_train", "x_val", "y_val", "x_test", "y_test", "x_source", "y_source", "x_target")
@@ -42,8 +43,13 @@ class Arrays:
     class_names: list = None
 
 
-def load(spec, *, argument, labels=True, texts=False, image_size=None, grayscale=False, download=False, data_dir=None):
-    """Loads `spec`: `tfds:NAME`, a `.npz` file or a directory (of images, or of texts if `texts`)."""
+def load(spec, *, argument, labels=True, texts=False, image_size=None, grayscale=False, download=False, data_dir=None,
+         strict=False):
+    """Loads `spec`: `tfds:NAME`, a `.npz` file or a directory (of images, or of texts if `texts`).
+
+    Unreadable images of a directory are skipped with a warning naming each
+    file, or refused with `strict` (`--strict`).
+    """
     if spec.startswith("tfds:"):
         return _tfds(spec[len("tfds:"):], argument, data_dir, download, texts)
     if not os.path.exists(spec):
@@ -55,7 +61,7 @@ def load(spec, *, argument, labels=True, texts=False, image_size=None, grayscale
     if os.path.isdir(spec):
         if texts:
             return _text_directory(spec, argument, labels)
-        return _directory(spec, argument, labels, image_size, grayscale)
+        return _directory(spec, argument, labels, image_size, grayscale, strict)
     if spec.endswith(".npz"):
         return _npz(spec, argument, texts)
     raise DataError(f"{argument}: {spec!r} is a file but not a .npz archive; give a .npz, an image directory or tfds:NAME.")
@@ -81,9 +87,42 @@ def _inputs(x, texts, where):
     return np.array([item.decode("utf-8") if isinstance(item, bytes) else str(item) for item in x.tolist()], dtype=str)
 
 
+def _read_npz(path, argument):
+    """The arrays of a `.npz`, refusing object arrays (loading them would run pickle) by key."""
+    found = {}
+    try:
+        archive = np.load(path, allow_pickle=False)
+    except (OSError, ValueError) as error:
+        raise DataError(f"{argument}: {path} is not a readable .npz archive ({error}).") from None
+    with archive:
+        for key in archive.files:
+            try:
+                found[key] = archive[key]
+            except ValueError:
+                raise DataError(f"{argument}: {path}[{key!r}] is an object array; it is refused (reading it would "
+                                "run pickle). Save numbers, or strings as a fixed-width str array.") from None
+    return found
+
+
+def _check_pair(path, argument, key, x, y):
+    if x is not None and y is not None and len(x) != len(y):
+        raise DataError(f"{argument}: {path} has {len(x)} x_{key} and {len(y)} y_{key}; give one label per example.")
+
+
+def _labels(path, argument, key, value):
+    value = np.asarray(value)
+    integral = value.dtype.kind in "iu" or (value.dtype.kind == "f" and np.all(np.isfinite(value)) and np.all(value == np.round(value)))
+    if not integral or value.ndim != 1:
+        raise DataError(f"{argument}: {path}[{key!r}] holds {value.dtype} values of shape {value.shape}; "
+                        "expected integer class ids, one per example (shape (n,)).")
+    return value.astype("int64")
+
+
 def _npz(path, argument, texts=False):
-    with np.load(path, allow_pickle=False) as archive:
-        found = {key: archive[key] for key in archive.files}
+    found = _read_npz(path, argument)
+    for key, value in found.items():
+        if key.startswith("x_") and value.dtype.kind in "bcV":
+            raise DataError(f"{argument}: {path}[{key!r}] holds {value.dtype} values; expected numbers (images) or strings (texts).")
     unknown = sorted(set(found) - set(NPZ_KEYS) - {"class_names"})
     if unknown:
         raise DataError(f"{argument}: {path} holds arrays {unknown} this command does not know; expected keys among {list(NPZ_KEYS)}.")
@@ -93,11 +132,12 @@ def _npz(path, argument, texts=False):
             arrays.class_names = [str(name) for name in value]
         else:
             is_input = key.startswith("x_")
-            setattr(arrays, key, _inputs(value, texts, f"{argument}: {path}[{key!r}]") if is_input else np.asarray(value).astype("int64"))
+            setattr(arrays, key, _inputs(value, texts, f"{argument}: {path}[{key!r}]") if is_input else _labels(path, argument, key, value))
     for x_key in ("x_train", "x_val", "x_test", "x_source"):
         y_key = "y" + x_key[1:]
         if (getattr(arrays, x_key) is None) != (getattr(arrays, y_key) is None):
             raise DataError(f"{argument}: {path} has only one of {x_key} and {y_key}; labelled arrays come in pairs.")
+        _check_pair(path, argument, x_key[2:], getattr(arrays, x_key), getattr(arrays, y_key))
     if not any(getattr(arrays, key) is not None for key in ("x_train", "x_test", "x_val", "x_source", "x_target")):
         raise DataError(f"{argument}: {path} holds no input array (expected keys among {list(NPZ_KEYS)}).")
     return arrays
@@ -113,15 +153,18 @@ def _source_error(error, argument, spec=None):
     return DataError(message + ".")
 
 
-def _directory(path, argument, labels, image_size, grayscale):
+def _directory(path, argument, labels, image_size, grayscale, strict=False):
     try:
         size = tuple(image_size) if image_size else sources.first_image_size(path, argument=argument)
         dataset, _, names = sources.image_directory(
             path, image_size=size, color_mode="grayscale" if grayscale else "rgb",
-            labels="inferred" if labels else None, argument=argument,
+            labels="inferred" if labels else None, argument=argument, on_unreadable="raise" if strict else "warn",
         )
     except sources.SourceError as error:
         raise _source_error(error, argument) from None
+    except image_files.UnreadableImagesError as error:
+        raise DataError(f"{argument}: {image_files.describe(error.problems, error.total)}. "
+                        "Remove or fix them, or leave out --strict to skip them with a warning.") from None
     arrays = sources.materialise(dataset)
     x, y = arrays if labels else (arrays, None)
     description = f"images of {path} ({size[0]}x{size[1]}{', grayscale' if grayscale else ''})"
@@ -169,10 +212,22 @@ def _tfds(name, argument, data_dir, download, texts=False):
 
 
 def split_validation(x, y, fraction, seed):
-    """A random `fraction` of `(x, y)` held out: `(x_train, y_train, x_val, y_val)`."""
-    order = np.random.default_rng(seed).permutation(len(x))
-    count = int(round(len(x) * fraction))
-    if count < 1 or count >= len(x):
+    """A stratified `fraction` of `(x, y)` held out: `(x_train, y_train, x_val, y_val)`.
+
+    Each class keeps its share in both parts (a class of at least 2 examples
+    gives at least 1 to each), so a small validation split cannot miss a
+    class or tilt the balance.
+    """
+    rng = np.random.default_rng(seed)
+    held_out = []
+    for label in np.unique(y):
+        members = rng.permutation(np.flatnonzero(y == label))
+        count = int(round(len(members) * fraction))
+        if len(members) >= 2:
+            count = min(max(count, 1), len(members) - 1)
+        held_out.extend(members[:count].tolist())
+    val = np.sort(np.array(held_out, dtype="int64"))
+    train = np.setdiff1d(np.arange(len(x)), val)
+    if len(val) < 1 or len(train) < 1:
         raise DataError(f"--validation-split {fraction} leaves no validation or no training example out of {len(x)}.")
-    val, train = order[:count], order[count:]
     return x[train], y[train], x[val], y[val]

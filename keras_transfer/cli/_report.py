@@ -1,6 +1,9 @@
 """Helpers shared by the reports of `keras-transfer demo` and `keras-transfer fit`."""
 
+import contextlib
 import os
+import shutil
+import tempfile
 
 
 def pyplot():
@@ -54,3 +57,26 @@ def write_markdown(out_dir, lines):
     with open(path, "w") as handle:
         handle.write("\n".join(lines) + "\n")
     return path
+
+
+@contextlib.contextmanager
+def staged(out_dir):
+    """A hidden folder beside `out_dir` to write a report in; its files move into `out_dir` only on success.
+
+    A run that fails (or is killed) leaves `out_dir` as it was: no empty
+    folder, no half-written report. Files of `out_dir` that the report does
+    not rewrite are kept.
+    """
+    target = os.path.abspath(out_dir)
+    parent = os.path.dirname(target)
+    os.makedirs(parent, exist_ok=True)
+    staging = tempfile.mkdtemp(prefix=f".{os.path.basename(target)}.partial-", dir=parent)
+    try:
+        yield staging
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    os.makedirs(target, exist_ok=True)
+    for name in sorted(os.listdir(staging)):
+        os.replace(os.path.join(staging, name), os.path.join(target, name))
+    os.rmdir(staging)

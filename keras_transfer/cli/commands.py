@@ -27,11 +27,11 @@ def evaluate(args):
     model = _load_model(args.model)
     texts = is_text_model(model)
     if texts:
-        arrays = _data.load(args.data, argument="data", texts=True, download=args.download, data_dir=args.data_dir)
+        arrays = _data.load(args.data, argument="data", texts=True, download=args.download, data_dir=args.data_dir, strict=args.strict)
     else:
         height, width, channels = model.input_shape[1:]
         arrays = _data.load(args.data, argument="data", image_size=(height, width), grayscale=channels == 1,
-                            download=args.download, data_dir=args.data_dir)
+                            download=args.download, data_dir=args.data_dir, strict=args.strict)
     split = args.split
     if split == "auto":
         split = next((s for s in ("test", "val", "train") if getattr(arrays, f"y_{s}") is not None), None)
@@ -69,7 +69,7 @@ def adapt(args):
     model = _load_model(args.model)
     height, width, channels = model.input_shape[1:]
     target = _data.load(args.target, argument="target", labels=False, image_size=(height, width),
-                        grayscale=channels == 1, download=args.download, data_dir=args.data_dir)
+                        grayscale=channels == 1, download=args.download, data_dir=args.data_dir, strict=args.strict)
     x = target.x_train if target.x_train is not None else target.x_target
     if x is None:
         raise UsageError(f"target: {args.target} has no inputs (x_train or x_target).")

@@ -81,8 +81,6 @@ def inputs_for(spec, main, source, target):
 
 def run(args, progress):
     """Runs `keras-transfer fit`; returns the exit status."""
-    import keras
-
     import keras_transfer as kt
 
     if _report.refuse_overwrite(args.out, args.overwrite, sys.stderr):
@@ -106,7 +104,7 @@ def run(args, progress):
         raise UsageError(f"--strategy names a strategy twice: {args.strategy}.")
     options = parse_options(args.option, specs)
     backbone = backbone_from(args.backbone, texts=texts)
-    load = dict(image_size=args.image_size, grayscale=args.grayscale, download=args.download, data_dir=args.data_dir,
+    load = dict(image_size=args.image_size, grayscale=args.grayscale, download=args.download, data_dir=args.data_dir, strict=args.strict,
                 texts=texts)
     main = _data.load(args.data, argument="data", **load)
     if main.x_train is None:
@@ -126,39 +124,53 @@ def run(args, progress):
     plan = [(spec, inputs_for(spec, main, source, target)) for spec in specs]
     weights = None if args.weights == "none" else args.weights
 
-    os.makedirs(args.out, exist_ok=True)
+    with _report.staged(args.out) as folder:
+        runs = _train_all(plan, folder, backbone, (x_val, y_val), weights, options, args, progress)
+        summary = {
+            "command": "keras-transfer " + " ".join(args.argv), "data": main.description, "validation": validation,
+            "backbone": args.backbone, "class_names": main.class_names,
+            "num_classes": int(max(y_train.max(), y_val.max()) + 1),
+            "train_examples": int(len(x_train)), "val_examples": int(len(x_val)), "runs": runs,
+        }
+        write_report(summary, folder)
+    report = os.path.join(args.out, "README.md")
+    print(f"\nReport: {report}")
+    for run_ in runs:
+        print(f"  {run_['strategy']}: validation accuracy {run_['val_accuracy']:.3f} -> {os.path.join(args.out, run_['model'])}")
+    return 0
+
+
+def _train_all(plan, folder, backbone, validation_data, weights, options, args, progress):
+    """Runs each `(strategy, inputs)` of `plan`, saving its model in `folder`; returns the runs' records."""
+    import keras
+
+    import keras_transfer as kt
+
+    x_val, y_val = validation_data
     bar = progress(len(plan))
     runs = []
     for index, (spec, inputs) in enumerate(plan):
         print(f"\n[{index + 1}/{len(plan)}] {spec.name}: {spec.when}", flush=True)
         start = time.time()
         result = kt.transfer(
-            spec.name, backbone, **inputs, validation_data=(x_val, y_val),
+            spec.name, backbone, **inputs, validation_data=validation_data,
             epochs=args.epochs if spec.trains else None, batch_size=args.batch_size,
             learning_rate=args.learning_rate if spec.trains else None, weights=weights, preprocessing=args.preprocessing,
             build_options={"adapt_input": True} if args.adapt_input else None, seed=args.seed,
             verbose=args.verbose, **options[spec.name],
         )
         seconds = time.time() - start
-        model_path = os.path.join(args.out, f"{spec.name}.keras")
+        model_path = os.path.join(folder, f"{spec.name}.keras")
         result.model.save(model_path)
         accuracy = float(np.mean(result.model.predict(x_val, verbose=0).argmax(-1) == y_val))
         runs.append({
             "strategy": spec.name, "paper": spec.paper, "val_accuracy": accuracy, "seconds": seconds,
-            "model": os.path.basename(model_path), "history": {k: [float(v) for v in vs] for k, vs in result.history.history.items()},
+            "model": os.path.basename(model_path),
+            "history": {k: [float(v) for v in vs] for k, vs in result.history.history.items()},
         })
         bar.update(index + 1, values=[("val_accuracy", accuracy)])
         keras.backend.clear_session()
-    summary = {
-        "command": "keras-transfer " + " ".join(args.argv), "data": main.description, "validation": validation,
-        "backbone": args.backbone, "class_names": main.class_names, "num_classes": int(max(y_train.max(), y_val.max()) + 1),
-        "train_examples": int(len(x_train)), "val_examples": int(len(x_val)), "runs": runs,
-    }
-    report = write_report(summary, args.out)
-    print(f"\nReport: {report}")
-    for run_ in runs:
-        print(f"  {run_['strategy']}: validation accuracy {run_['val_accuracy']:.3f} -> {os.path.join(args.out, run_['model'])}")
-    return 0
+    return runs
 
 
 def plot_learning_curves(runs, path):

@@ -63,7 +63,7 @@ def run(args, progress_bar):
                          f"available: {', '.join(available_metrics())}.")
     image_size = tuple(args.image_size) if args.image_size else None
     arrays = _data.load(args.data, argument="data", image_size=image_size, grayscale=args.grayscale,
-                        download=args.download, data_dir=args.data_dir)
+                        download=args.download, data_dir=args.data_dir, strict=args.strict)
     if arrays.y_train is None:
         raise UsageError(f"data: {args.data} has no labels; ranking needs labelled target examples.")
     x, y = _subset(arrays.x_train, arrays.y_train, args.limit, args.seed)

@@ -50,6 +50,7 @@ def image_dataset(
     split="train",
     data_dir=None,
     color_mode=None,
+    on_unreadable="warn",
 ):
     """A batched, prefetched `tf.data.Dataset` of `(images, labels)` for a model.
 
@@ -101,6 +102,9 @@ def image_dataset(
         data_dir: TFDS data directory (nothing is downloaded).
         color_mode: for directories, `"rgb"`, `"grayscale"` or `"rgba"`.
             Defaults to the channels of `model`'s input, else `"rgb"`.
+        on_unreadable: for directories, files that do not decode (or
+            decompression bombs) are skipped with a warning naming each
+            (`"warn"`, default) or refused with a `ValueError` (`"raise"`).
 
     Returns:
         A `tf.data.Dataset` of `(images, labels)` batches (or `images` alone
@@ -157,7 +161,8 @@ def image_dataset(
     elif is_directory:
         if color_mode is None:
             color_mode = {1: "grayscale", 4: "rgba"}.get(model_channels, "rgb")
-        dataset, count, class_names = _from_directory(source, labels, image_size, color_mode)
+        _checks.check_choice("on_unreadable", on_unreadable, ("warn", "raise"))
+        dataset, count, class_names = _from_directory(source, labels, image_size, color_mode, on_unreadable)
         channels = {"grayscale": 1, "rgb": 3, "rgba": 4}[color_mode]
         num_classes = _check_num_classes(num_classes, len(class_names) if class_names else None, "directory")
     elif is_tfds:
@@ -289,7 +294,7 @@ def _from_dataset(dataset, image_size):
     return dataset, (cardinality if cardinality > 0 else None), image_spec.shape[-1]
 
 
-def _from_directory(directory, labels, image_size, color_mode):
+def _from_directory(directory, labels, image_size, color_mode, on_unreadable):
     if image_size is None:
         raise _checks.invalid(
             "image_size", "(height, width) for an image directory (its images may differ in size)", None,
@@ -299,7 +304,8 @@ def _from_directory(directory, labels, image_size, color_mode):
         labels = "inferred"
     if labels is False:
         labels = None
-    return sources.image_directory(directory, image_size=image_size, color_mode=color_mode, labels=labels)
+    return sources.image_directory(
+        directory, image_size=image_size, color_mode=color_mode, labels=labels, on_unreadable=on_unreadable)
 
 
 def _from_tfds(name, split, data_dir, image_size):

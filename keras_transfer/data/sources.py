@@ -7,8 +7,11 @@ unbatched `tf.data` datasets; callers batch, cache or materialise them.
 """
 
 import os
+import warnings
 
 import numpy as np
+
+from keras_transfer.data import image_files
 
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".gif")
 
@@ -40,37 +43,87 @@ def first_image_size(path, *, argument="source"):
     """`(height, width)` of the first image (in sorted order) under directory `path`."""
     import keras
 
+    found = False
     for directory, _, files in sorted(os.walk(path)):
         for name in sorted(files):
             if name.lower().endswith(IMAGE_EXTENSIONS):
-                width, height = keras.utils.load_img(os.path.join(directory, name)).size
+                found = True
+                file = os.path.join(directory, name)
+                if image_files.check_files([file])[1]:
+                    continue  # unreadable: image_directory names it
+                try:
+                    width, height = keras.utils.load_img(file).size
+                except Exception:
+                    continue
                 return (height, width)
-    raise SourceError(argument, f"{os.fspath(path)!r} holds no image ({', '.join(IMAGE_EXTENSIONS)})")
+    what = "no readable image" if found else "no image"
+    raise SourceError(argument, f"{os.fspath(path)!r} holds {what} ({', '.join(IMAGE_EXTENSIONS)})")
 
 
-def image_directory(path, *, image_size, color_mode="rgb", labels="inferred", argument="source"):
+def image_directory(path, *, image_size, color_mode="rgb", labels="inferred", argument="source", on_unreadable="warn"):
     """`(dataset, count, class_names)`: the images of `path`, one sub-directory per class.
 
-    Read with `keras.utils.image_dataset_from_directory`, unshuffled,
-    unbatched, resized to `image_size`. `labels` is Keras's argument
-    (`"inferred"`, a list, or `None` for images only, then `class_names`
-    is `None`).
+    Listed as `keras.utils.image_dataset_from_directory` lists them (same
+    files, order, class names), each file checked first
+    (`keras_transfer.data.image_files`): files that do not decode, or whose
+    header announces a decompression bomb, are skipped with one warning
+    naming each (`on_unreadable="warn"`) or refused (`"raise"`). The others
+    are decoded and resized as Keras does, unshuffled, unbatched. `labels`
+    is Keras's argument (`"inferred"`, a list, or `None` for images only,
+    then `class_names` is `None`).
     """
     import keras
 
     path = os.fspath(path)
     try:
-        dataset = keras.utils.image_dataset_from_directory(
+        listing = keras.utils.image_dataset_from_directory(
             path, labels=labels, label_mode="int" if labels is not None else None, color_mode=color_mode,
             batch_size=None, image_size=tuple(image_size), shuffle=False, verbose=False,
         )
     except ValueError as error:
         raise SourceError(argument, f"cannot read images from {path!r}: {error}") from None
-    count = len(dataset.file_paths)
-    if count == 0:
+    paths = list(listing.file_paths)
+    if not paths:
         raise SourceError(argument, f"{path!r} holds no image (one sub-directory per class)")
-    class_names = getattr(dataset, "class_names", None) if labels is not None else None
-    return dataset, count, class_names
+    class_names = getattr(listing, "class_names", None) if labels is not None else None
+    channels = {"grayscale": 1, "rgb": 3, "rgba": 4}[color_mode]
+    usable, problems = image_files.check_files(paths, channels=channels)
+    image_files.report(problems, len(paths), argument=argument, on_unreadable=on_unreadable)
+    ids = None
+    if labels is not None:
+        ids = _labels_of(path, paths, labels, class_names)
+        ids = [label for label, keep in zip(ids, usable) if keep]
+    paths = [p for p, keep in zip(paths, usable) if keep]
+    if ids is not None and class_names and labels == "inferred":
+        empty = [name for index, name in enumerate(class_names) if index not in set(ids)]
+        if empty:
+            warnings.warn(f"{argument}: class folder(s) {empty} of {path!r} hold no usable image; they stay classes "
+                          "(an output each) with no example.", UserWarning, stacklevel=2)
+    if not paths:
+        raise SourceError(argument, f"{path!r} holds no readable image ({len(problems)} cannot be used)")
+    return _decoded(paths, ids, tuple(image_size), channels), len(paths), class_names
+
+
+def _labels_of(root, paths, labels, class_names):
+    if labels == "inferred":
+        return [class_names.index(os.path.relpath(p, root).split(os.sep)[0]) for p in paths]
+    return [int(label) for label in labels]
+
+
+def _decoded(paths, labels, image_size, channels):
+    """The dataset of `paths` decoded and resized as `image_dataset_from_directory` does (bilinear, float32)."""
+    import tensorflow as tf
+
+    def load(file):
+        image = tf.io.decode_image(tf.io.read_file(file), channels=channels, expand_animations=False)
+        image = tf.image.resize(image, image_size, method="bilinear")
+        image.set_shape((*image_size, channels))
+        return image
+
+    images = tf.data.Dataset.from_tensor_slices(paths).map(load, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+    if labels is None:
+        return images
+    return tf.data.Dataset.zip((images, tf.data.Dataset.from_tensor_slices(np.asarray(labels, "int32"))))
 
 
 def text_directory(path, *, labels=True, argument="source"):

@@ -8,6 +8,7 @@ from keras_transfer.strategies.strategy import Strategy
 
 def feature_extraction(context, *, cache_features="auto"):
     """Frozen backbone + new head; the backbone runs once (`fit_classifier`)."""
+    context.warn_if_frozen_random()
     model = context.compile(context.classifier(freeze=True), loss="sparse_categorical_crossentropy")
     x, y = context.data
     history = fit_classifier(model, x, y, cache_features=cache_features, **context.fit_kwargs())

@@ -11,6 +11,7 @@ from keras_transfer.strategies.strategy import Strategy
 
 def prototype(context, *, metric="cosine", scale=10.0):
     """Class means of frozen embeddings (`PrototypeHead.fit_prototypes`): no gradient step."""
+    context.warn_if_frozen_random()
     head = PrototypeHead(context.num_classes, metric=metric, scale=scale, name="prototypes")
     embedder = context.classifier(freeze=True).feature_extractor
     x, y = context.data

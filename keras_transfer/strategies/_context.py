@@ -2,6 +2,7 @@
 
 import dataclasses
 import os
+import warnings
 
 import keras
 import numpy as np
@@ -83,6 +84,17 @@ class Context:
             preprocessing=self.preprocessing,
             **self.build_options,
         )
+
+    def warn_if_frozen_random(self):
+        """Warns when the strategy trains nothing but a head on a backbone with random weights."""
+        if self.weights is None:
+            warnings.warn(
+                f"strategy {self.strategy.name!r} keeps the backbone frozen, and it has random weights (weights=None, "
+                "on the command line --weights none): its features are random projections, so accuracy stays near "
+                "what the pixels alone give. Give pretrained weights (a registered name's 'imagenet', a weights file, "
+                "a trained .keras backbone), or use a strategy that trains the backbone ('fine_tune').",
+                UserWarning, stacklevel=3,
+            )
 
     @property
     def source_classes(self):
