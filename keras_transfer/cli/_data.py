@@ -41,6 +41,7 @@ class Arrays:
     y_source: np.ndarray = None
     x_target: np.ndarray = None
     class_names: list = None
+    splits: bool = True  # False for a directory: its examples are not a train/val/test split
 
 
 def load(spec, *, argument, labels=True, texts=False, image_size=None, grayscale=False, download=False, data_dir=None,
@@ -174,10 +175,11 @@ def _directory(path, argument, labels, image_size, grayscale, strict=False):
 def _directory_arrays(description, x, y, names, argument, path):
     """The `Arrays` of a directory read with Keras: `y` is `None` when read without labels."""
     if y is None:
-        return Arrays(description=description, x_train=x)
+        return Arrays(description=description, x_train=x, splits=False)
     if len(names) < 2:
         raise DataError(f"{argument}: {path!r} needs one sub-folder per class (at least 2); found {names}.")
-    return Arrays(description=description, x_train=x, y_train=np.asarray(y).astype("int64"), class_names=list(names))
+    return Arrays(description=description, x_train=x, y_train=np.asarray(y).astype("int64"), class_names=list(names),
+                  splits=False)
 
 
 def _text_directory(path, argument, labels):

@@ -40,15 +40,30 @@ def evaluate(args):
         raise UsageError(f"data: {args.data} has no labelled '{split}' examples.")
     if not texts and tuple(x.shape[1:]) != tuple(model.input_shape[1:]):
         raise UsageError(f"data: images of shape {tuple(x.shape[1:])}, but the model takes {tuple(model.input_shape[1:])}.")
+    y = _labels_in_model_order(y, arrays.class_names, getattr(model, "class_names", None), args.data)
     probabilities = model.predict(x, batch_size=args.batch_size, verbose=args.verbose)
     if probabilities.ndim != 2 or probabilities.shape[1] <= int(y.max()):
         raise UsageError(f"data: labels up to {int(y.max())}, but the model has {probabilities.shape[-1]} outputs.")
     accuracy = float(np.mean(probabilities.argmax(-1) == y))
     loss = float(-np.mean(np.log(np.clip(probabilities[np.arange(len(y)), y], 1e-7, 1.0))))
-    print(f"{os.path.basename(args.model)} on {arrays.description}, split '{split}' ({len(y)} examples):")
+    where = f"split '{split}'" if arrays.splits else "all labelled examples"
+    print(f"{os.path.basename(args.model)} on {arrays.description}, {where} ({len(y)} examples):")
     print(f"accuracy: {accuracy:.4f}")
     print(f"cross-entropy: {loss:.4f}")
     return 0
+
+
+def _labels_in_model_order(y, data_names, model_names, data):
+    """`y` renumbered to the model's class order, after checking that the data's classes are the model's."""
+    if not data_names or not model_names:
+        return y
+    data_names, model_names = list(data_names), list(model_names)
+    if sorted(data_names) != sorted(model_names):
+        unknown = [name for name in data_names if name not in model_names]
+        raise UsageError(f"data: {data} has classes {data_names}, the model {model_names}"
+                         + (f" (not the model's: {unknown})" if unknown else "")
+                         + "; evaluate on data of the classes the model was trained on.")
+    return np.array([model_names.index(data_names[label]) for label in y], dtype="int64")
 
 
 def adapt(args):
@@ -90,7 +105,8 @@ def export(args):
     if os.path.exists(args.path) and os.listdir(args.path) and not args.overwrite:
         print(f"error: {args.path} exists and is not empty; pass --overwrite to replace it.", file=sys.stderr)
         return 2
-    path = export_saved_model(model, args.path, kind=args.kind, class_names=args.class_names, overwrite=args.overwrite)
+    class_names = args.class_names or getattr(model, "class_names", None)
+    path = export_saved_model(model, args.path, kind=args.kind, class_names=class_names, overwrite=args.overwrite)
     print(f"SavedModel written to {path} (serving_default takes the same raw inputs as {os.path.basename(args.model)}).")
     return 0
 

@@ -125,7 +125,7 @@ def run(args, progress):
     weights = None if args.weights == "none" else args.weights
 
     with _report.staged(args.out) as folder:
-        runs = _train_all(plan, folder, backbone, (x_val, y_val), weights, options, args, progress)
+        runs = _train_all(plan, folder, backbone, (x_val, y_val), weights, options, args, progress, main.class_names)
         summary = {
             "command": "keras-transfer " + " ".join(args.argv), "data": main.description, "validation": validation,
             "backbone": args.backbone, "class_names": main.class_names,
@@ -140,7 +140,7 @@ def run(args, progress):
     return 0
 
 
-def _train_all(plan, folder, backbone, validation_data, weights, options, args, progress):
+def _train_all(plan, folder, backbone, validation_data, weights, options, args, progress, class_names=None):
     """Runs each `(strategy, inputs)` of `plan`, saving its model in `folder`; returns the runs' records."""
     import keras
 
@@ -157,10 +157,12 @@ def _train_all(plan, folder, backbone, validation_data, weights, options, args, 
             epochs=args.epochs if spec.trains else None, batch_size=args.batch_size,
             learning_rate=args.learning_rate if spec.trains else None, weights=weights, preprocessing=args.preprocessing,
             build_options={"adapt_input": True} if args.adapt_input else None, seed=args.seed,
-            verbose=args.verbose, **options[spec.name],
+            verbose=args.verbose, num_classes=len(class_names) if class_names else None, **options[spec.name],
         )
         seconds = time.time() - start
         model_path = os.path.join(folder, f"{spec.name}.keras")
+        if class_names and hasattr(type(result.model), "class_names"):
+            result.model.class_names = class_names  # saved in the model's config: evaluate and export read them
         result.model.save(model_path)
         accuracy = float(np.mean(result.model.predict(x_val, verbose=0).argmax(-1) == y_val))
         runs.append({

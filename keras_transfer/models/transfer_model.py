@@ -37,6 +37,7 @@ import keras
 
 from keras_transfer import _checks
 from keras_transfer.api_export import keras_transfer_export
+from keras_transfer.models import _class_names
 from keras_transfer.models import _replicas
 from keras_transfer.models import _scope
 from keras_transfer.models._seeds import SavesSeedState
@@ -213,9 +214,23 @@ class TransferModel(SavesSeedState):
 
     # === Config ===
 
+    # === Class names (saved in the config) ===
+
+    @property
+    def class_names(self):
+        """The names of the output classes, in output order, or `None`; saved in the `.keras` config."""
+        return getattr(self, "_class_names", None)
+
+    @class_names.setter
+    def class_names(self, names):
+        self._class_names = _class_names.check(names, self)
+
     def get_config(self):
-        """`name` and `trainable`; subclasses add their constructor arguments."""
-        return {"name": self.name, "trainable": self.trainable}
+        """`name` and `trainable` (and `class_names` when set); subclasses add their constructor arguments."""
+        config = {"name": self.name, "trainable": self.trainable}
+        if self.class_names is not None:
+            config["class_names"] = list(self.class_names)
+        return config
 
     @classmethod
     def from_config(cls, config, custom_objects=None):
@@ -224,9 +239,12 @@ class TransferModel(SavesSeedState):
             if isinstance(config.get(key), dict):
                 config[key] = keras.saving.deserialize_keras_object(config[key], custom_objects=custom_objects)
         trainable = config.pop("trainable", True)
+        class_names = config.pop("class_names", None)
         model = cls(**config)
         if not trainable:  # `trainable = True` would cascade and unfreeze frozen layers
             model.trainable = False
+        if class_names is not None:
+            model.class_names = class_names
         return model
 
     # === Multi-worker fixes (Keras 3.15) ===
