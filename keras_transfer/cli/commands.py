@@ -105,8 +105,7 @@ def export(args):
     if os.path.exists(args.path) and os.listdir(args.path) and not args.overwrite:
         print(f"error: {args.path} exists and is not empty; pass --overwrite to replace it.", file=sys.stderr)
         return 2
-    class_names = args.class_names or getattr(model, "class_names", None)
-    path = export_saved_model(model, args.path, kind=args.kind, class_names=class_names, overwrite=args.overwrite)
+    path = export_saved_model(model, args.path, kind=args.kind, class_names=args.class_names, overwrite=args.overwrite)
     print(f"SavedModel written to {path} (serving_default takes the same raw inputs as {os.path.basename(args.model)}).")
     return 0
 

@@ -6,6 +6,7 @@ import keras
 
 from keras_transfer import _checks
 from keras_transfer.api_export import keras_transfer_export
+from keras_transfer.export.image_signatures import image_signatures
 from keras_transfer.export.safe_io import atomic_path
 from keras_transfer.export.safe_io import check_target
 
@@ -72,7 +73,11 @@ def export_saved_model(model, path, *, kind="classifier", class_names=None, feat
     - TF Serving / `tf.saved_model.load(path).signatures["serving_default"]`:
       for `kind="classifier"` it returns `probabilities`, `class_ids`,
       `scores` (and `class_names` when given, `logits` for a logits model);
-      for `kind="feature_vector"`, `features`.
+      for `kind="feature_vector"`, `features`. Image models also get
+      `serving_uint8` (input `images`, a `uint8` batch) and
+      `serving_image_bytes` (input `image_bytes`, a batch of JPEG/PNG/GIF/BMP
+      strings, decoded and resized in the graph; over REST each is
+      `{"b64": ...}`), which return the same outputs.
     - TF Hub: `hub.load(path)(inputs)` and `hub.KerasLayer(path)` in a
       `tf_keras` model (the root follows TF Hub's reusable SavedModel
       convention: a callable `__call__(inputs, training=False)`, `variables`,
@@ -91,7 +96,8 @@ def export_saved_model(model, path, *, kind="classifier", class_names=None, feat
         kind: `"classifier"` (predictions) or `"feature_vector"` (the
             backbone's pooled features: a TF Hub image feature vector).
         class_names: optional names of the classes, one per output unit (two
-            for a one-unit sigmoid output), returned by the serving signature.
+            for a one-unit sigmoid output), returned by the serving
+            signatures. Defaults to the model's own `class_names`, if any.
         feature_layer: for `kind="feature_vector"` on a model without
             `feature_extractor`, the layer whose output are the features.
         overwrite: replace an existing non-empty directory. Defaults to
@@ -124,6 +130,8 @@ def export_saved_model(model, path, *, kind="classifier", class_names=None, feat
     if raw_spec is None and len(model.inputs) != 1:
         raise _checks.invalid("model", "a model with exactly one input", model)
     target = model if kind == "classifier" else _feature_model(model, feature_layer)
+    if class_names is None and kind == "classifier":
+        class_names = getattr(model, "class_names", None)
     if class_names is not None:
         if kind != "classifier":
             raise _checks.invalid("class_names", "None for kind='feature_vector'", class_names)
@@ -171,11 +179,13 @@ def export_saved_model(model, path, *, kind="classifier", class_names=None, feat
             return {"features": outputs}
         return _classifier_outputs(outputs, activation, class_names)
 
-    serving_default = tf.function(serving, input_signature=None).get_concrete_function(**{input_name: spec})
+    signatures = {"serving_default": tf.function(serving).get_concrete_function(**{input_name: spec})}
+    if raw_spec is None:
+        signatures.update(image_signatures(serving, spec, input_name))
     if class_names is not None:
         root.class_names = tf.constant(class_names)
     with atomic_path(path) as temporary:
-        tf.saved_model.save(root, temporary, signatures={"serving_default": serving_default})
+        tf.saved_model.save(root, temporary, signatures=signatures)
     return os.path.abspath(path)
 
 
