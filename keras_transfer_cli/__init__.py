@@ -224,9 +224,25 @@ def _start_tensorflow(verbose):
         tf.constant(0)  # device creation prints its own lines: inside the redirect
 
 
+# Python arguments in the package's messages, as the command line's flags.
+FLAGS = (
+    ("`adapt_input=True`", "--adapt-input"),
+    ("adapt_input=True", "--adapt-input"),
+    ("`image_size=(h, w)`", "--image-size HEIGHT WIDTH"),
+    ("weights=None, on the command line --weights none", "--weights none"),
+)
+
+
+def in_flags(message):
+    """`message` with the Python arguments it suggests replaced by the command line's flags."""
+    for python, flag in FLAGS:
+        message = message.replace(python, flag)
+    return message
+
+
 def _warning_line(message, category, filename, lineno, line=None):
-    """A warning as the command line shows it: one line, no source location."""
-    return f"warning: {message}\n"
+    """A warning as the command line shows it: one line, no source location, flags for arguments."""
+    return f"warning: {in_flags(str(message))}\n"
 
 
 def main(argv=None):
@@ -246,7 +262,7 @@ def main(argv=None):
     try:
         return args.handler(args)
     except (ValueError, TypeError) as error:  # bad input: the message names it
-        print(f"error: {error}", file=sys.stderr)
+        print(f"error: {in_flags(str(error))}", file=sys.stderr)
         return 2
     except WeightsDownloadError as error:
         print(f"error: {error} On the command line: --weights none (random) or --weights FILE.", file=sys.stderr)

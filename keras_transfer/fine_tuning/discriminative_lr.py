@@ -56,6 +56,11 @@ class DiscriminativeLR(keras.callbacks.Callback):
         groups: explicit groups `{name: [layer names or regexes]}`.
         verbose: print the factor of each group at the start of `fit`.
 
+    Each group's effective learning rate is logged at the end of every epoch
+    as `learning_rate/<group>` (the optimizer's current rate, schedules
+    included, times the group's factor), so `History`, `CSVLogger` (listed
+    after this callback) and `TensorBoard` show it.
+
     Example:
 
     >>> import numpy as np, keras, keras_transfer
@@ -127,3 +132,10 @@ class DiscriminativeLR(keras.callbacks.Callback):
         if self.verbose:
             print("DiscriminativeLR: " + ", ".join(f"{g} x{f:.3g}" for g, f in factors.items()))
 
+    def on_epoch_end(self, epoch, logs=None):
+        """Logs each group's effective rate (the optimizer's current rate x its factor) as `learning_rate/<group>`."""
+        if logs is None or not self.group_multipliers:
+            return
+        rate = float(keras.ops.convert_to_numpy(self.model.optimizer.learning_rate))
+        for group, factor in self.group_multipliers.items():
+            logs[f"learning_rate/{group}"] = rate * factor

@@ -119,7 +119,7 @@ def check_group_names(argument, value, mapping):
         if name not in mapping:
             raise ValueError(
                 f"Unknown group {name!r} in argument `{argument}`.{_checks.suggest(name, mapping)} "
-                f"Available groups: {', '.join(mapping)}."
+                f"Available groups: {', '.join(mapping)}, or \"all\" for every group."
             )
     return list(value)
 

@@ -134,3 +134,12 @@ def test_the_validation_split_is_stratified():
     assert sorted(np.concatenate([x_train, x_val]).tolist()) == x.tolist()
     _, _, _, y_val = _data.split_validation(np.arange(100), np.arange(100) % 2, 0.3, seed=1)
     assert np.bincount(y_val).tolist() == [15, 15]
+
+
+def test_errors_speak_in_flags(files, tmp_path, capsys):
+    code = main(["fit", str(files / "images"), "--backbone", "vgg16", "--weights", "none", "--out", str(tmp_path / "r"),
+                 "--verbose", "0"])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert "--adapt-input" in err and "adapt_input=True" not in err, err
+    assert keras_transfer_cli.in_flags("Pass `image_size=(h, w)`.") == "Pass --image-size HEIGHT WIDTH."

@@ -140,3 +140,15 @@ class TestBadInput:
     def test_model_not_compiled(self):
         with pytest.raises(ValueError, match="not compiled"):
             kt.callbacks.DiscriminativeLR(decay=0.5).set_model(tiny_classifier())
+
+
+def test_each_groups_effective_rate_is_logged_in_the_history():
+    model = tiny_classifier(3, freeze=False)
+    model.compile(keras.optimizers.Adam(keras.optimizers.schedules.ExponentialDecay(1e-2, 1, 0.5)), "sparse_categorical_crossentropy")
+    x, y = tiny_data(16)
+    history = model.fit(x, y, batch_size=8, epochs=2, verbose=0, callbacks=[kt.callbacks.DiscriminativeLR(decay=0.5)])
+    logged = {key: values for key, values in history.history.items() if key.startswith("learning_rate/")}
+    assert sorted(logged) == [f"learning_rate/{g}" for g in ("block1_conv", "block2_conv", "block3_conv", "head")]
+    # The schedule halves the rate each step: 2 steps per epoch, so 1e-2 / 4 after epoch 1, 1e-2 / 16 after epoch 2.
+    np.testing.assert_allclose(logged["learning_rate/head"], [1e-2 / 4, 1e-2 / 16], rtol=1e-5)
+    np.testing.assert_allclose(logged["learning_rate/block3_conv"], [1e-2 / 8, 1e-2 / 32], rtol=1e-5)

@@ -174,7 +174,7 @@ class TestBadInput:
         model = tiny_classifier()
         model.compile("adam", "sparse_categorical_crossentropy")
         x, y = tiny_data()
-        with pytest.raises(ValueError, match=r"Unknown group 'block5'.*Available groups: block1_conv, block2_conv, block3_conv, head"):
+        with pytest.raises(ValueError, match=r"Unknown group 'block5'.*Available groups: block1_conv, block2_conv, block3_conv, head, or \"all\" for every group"):
             model.fit(x, y, callbacks=[kt.callbacks.FreezeSchedule({1: ["block5"]})], verbose=0)
 
     def test_schedule_keys(self):
