@@ -258,6 +258,9 @@ def main(argv=None):
     warnings.formatwarning = _warning_line
     _start_tensorflow(args.show_tensorflow_log)
     from keras_transfer.backbones.spec import WeightsDownloadError
+    from keras_transfer.utils import retracing
+
+    retracing.quiet()  # each strategy and evaluation builds new Keras step functions, on purpose
 
     try:
         return args.handler(args)

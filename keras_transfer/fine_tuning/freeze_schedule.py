@@ -10,6 +10,7 @@ from keras_transfer.groups.naming import check_group_names
 from keras_transfer.groups.naming import resolve_groups
 from keras_transfer.api_export import keras_transfer_export
 from keras_transfer.fine_tuning.group_loss_scale_optimizer import install
+from keras_transfer.utils import retracing
 
 UNITS = ("epoch", "step")
 
@@ -192,6 +193,10 @@ class FreezeSchedule(keras.callbacks.Callback):
 
     def on_train_begin(self, logs=None):
         self.retraces = 0
+        retracing.quiet()  # a new train step per stage is the design, not a mistake
+
+    def on_train_end(self, logs=None):
+        retracing.loud()
 
     def on_epoch_begin(self, epoch, logs=None):
         if self.unit == "epoch":
