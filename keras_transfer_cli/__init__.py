@@ -273,3 +273,13 @@ def main(argv=None):
     except OSError as error:  # e.g. a keras-hub preset that cannot be downloaded offline
         print(f"error: {error}", file=sys.stderr)
         return 2
+    except Exception as error:
+        import tensorflow as tf
+
+        if not isinstance(error, tf.errors.OpError):
+            raise
+        # e.g. a full disk while writing (OutOfRangeError "File too large"): writes go to a temporary
+        # sibling first, so what was there before is intact.
+        print(f"error: {type(error).__name__}: {error.message.strip().splitlines()[0]}. Nothing was replaced: "
+              "files written before are intact.", file=sys.stderr)
+        return 1

@@ -70,7 +70,9 @@ def staged(out_dir):
     target = os.path.abspath(out_dir)
     parent = os.path.dirname(target)
     os.makedirs(parent, exist_ok=True)
-    staging = tempfile.mkdtemp(prefix=f".{os.path.basename(target)}.partial-", dir=parent)
+    prefix = f".{os.path.basename(target)}.partial-"
+    _remove_abandoned(parent, prefix)
+    staging = tempfile.mkdtemp(prefix=f"{prefix}{os.getpid()}-", dir=parent)
     try:
         yield staging
     except BaseException:
@@ -80,3 +82,23 @@ def staged(out_dir):
     for name in sorted(os.listdir(staging)):
         os.replace(os.path.join(staging, name), os.path.join(target, name))
     os.rmdir(staging)
+
+
+def _remove_abandoned(parent, prefix):
+    """Removes the staging folders of runs that were killed (their process no longer exists)."""
+    for name in os.listdir(parent):
+        if not name.startswith(prefix):
+            continue
+        pid = name[len(prefix):].split("-")[0]
+        if pid.isdigit() and not _alive(int(pid)):
+            shutil.rmtree(os.path.join(parent, name), ignore_errors=True)
+
+
+def _alive(pid):
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process
+        return True
+    return True

@@ -17,7 +17,8 @@ def _load_model(path):
         raise UsageError(f"model: no such file: {path!r} (a model saved by `keras-transfer fit`, or any .keras file).")
     if not path.endswith(".keras"):
         raise UsageError(f"model: {path!r} is not a .keras file.")
-    return keras.models.load_model(path)
+    # The commands only predict: no optimizer is rebuilt (Keras would warn that its state does not fit).
+    return keras.models.load_model(path, compile=False)
 
 
 def evaluate(args):

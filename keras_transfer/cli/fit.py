@@ -104,7 +104,9 @@ def run(args, progress):
         raise UsageError(f"--strategy names a strategy twice: {args.strategy}.")
     options = parse_options(args.option, specs)
     backbone = backbone_from(args.backbone, texts=texts)
-    load = dict(image_size=args.image_size, grayscale=args.grayscale, download=args.download, data_dir=args.data_dir, strict=args.strict,
+    # A saved backbone that takes one channel reads directories in grayscale, as `evaluate` does.
+    grayscale = args.grayscale or (not texts and not isinstance(backbone, str) and backbone.input_shape[-1] == 1)
+    load = dict(image_size=args.image_size, grayscale=grayscale, download=args.download, data_dir=args.data_dir, strict=args.strict,
                 texts=texts)
     main = _data.load(args.data, argument="data", **load)
     if main.x_train is None:
@@ -157,9 +159,11 @@ def _train_all(plan, folder, backbone, validation_data, weights, options, args, 
             epochs=args.epochs if spec.trains else None, batch_size=args.batch_size,
             learning_rate=args.learning_rate if spec.trains else None, weights=weights, preprocessing=args.preprocessing,
             build_options={"adapt_input": True} if args.adapt_input else None, seed=args.seed,
-            verbose=args.verbose, num_classes=len(class_names) if class_names else None, **options[spec.name],
+            verbose=args.verbose, num_classes=len(class_names) if class_names else None,
+            callbacks=[keras.callbacks.TerminateOnNaN()], **options[spec.name],
         )
         seconds = time.time() - start
+        _check_finite(spec.name, result)
         model_path = os.path.join(folder, f"{spec.name}.keras")
         if class_names and hasattr(type(result.model), "class_names"):
             result.model.class_names = class_names  # saved in the model's config: evaluate and export read them
@@ -173,6 +177,16 @@ def _train_all(plan, folder, backbone, validation_data, weights, options, args, 
         bar.update(index + 1, values=[("val_accuracy", accuracy)])
         keras.backend.clear_session()
     return runs
+
+
+def _check_finite(name, result):
+    """Refuses a run whose loss or weights are not finite (nothing is saved for it)."""
+    losses = np.asarray(result.history.history.get("loss", []), dtype="float64")
+    bad_weights = any(not np.all(np.isfinite(w)) for w in result.model.get_weights() if np.issubdtype(w.dtype, np.floating))
+    if bad_weights or not np.all(np.isfinite(losses)):
+        epoch = int(np.argmax(~np.isfinite(losses))) + 1 if not np.all(np.isfinite(losses)) else len(losses)
+        raise UsageError(f"--strategy {name}: the training loss became NaN or infinite (epoch {epoch}), so training "
+                         "stopped and no model or report was written. Lower --learning-rate, or check the data.")
 
 
 def plot_learning_curves(runs, path):

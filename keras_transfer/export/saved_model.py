@@ -215,10 +215,14 @@ def save_model(model, path, *, overwrite=False):
         raise _checks.invalid("path", "a file name ending in .keras (or .weights.h5 for weights only)", path)
     with atomic_path(path, directory=False) as temporary:
         suffix = ".weights.h5" if path.endswith(".weights.h5") else ".keras"
-        temporary_file = temporary + suffix
-        if suffix == ".keras":
-            model.save(temporary_file)
-        else:
-            model.save_weights(temporary_file)
-        os.replace(temporary_file, temporary)
+        temporary_file = temporary + suffix  # Keras wants the suffix; a failed write must not leave it behind
+        try:
+            if suffix == ".keras":
+                model.save(temporary_file)
+            else:
+                model.save_weights(temporary_file)
+            os.replace(temporary_file, temporary)
+        finally:
+            if os.path.exists(temporary_file):
+                os.remove(temporary_file)
     return os.path.abspath(path)

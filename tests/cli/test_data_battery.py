@@ -143,3 +143,24 @@ def test_errors_speak_in_flags(files, tmp_path, capsys):
     assert code == 2
     assert "--adapt-input" in err and "adapt_input=True" not in err, err
     assert keras_transfer_cli.in_flags("Pass `image_size=(h, w)`.") == "Pass --image-size HEIGHT WIDTH."
+
+
+def test_a_diverging_loss_stops_with_a_clear_error_and_saves_nothing(files, tmp_path, capsys):
+    out = tmp_path / "report"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        code = fit(files, files / "images", out, "--strategy", "fine_tune", "--learning-rate", "1e30", "--epochs", "3")
+    err = capsys.readouterr().err
+    assert code == 2
+    assert "--strategy fine_tune: the training loss became NaN or infinite" in err and "Lower --learning-rate" in err
+    assert not out.exists() and os.listdir(tmp_path) == []
+
+
+def test_a_one_channel_saved_backbone_reads_the_folder_in_grayscale(files, tmp_path):
+    tiny_backbone((8, 8, 1)).save(str(tmp_path / "gray.keras"))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        code = main(["fit", str(files / "images"), "--backbone", str(tmp_path / "gray.keras"), "--preprocessing", "unit",
+                     "--out", str(tmp_path / "report"), "--verbose", "0", "--epochs", "1"])
+    assert code == 0
+    assert keras.models.load_model(str(tmp_path / "report" / "feature_extraction.keras")).input_shape == (None, 8, 8, 1)
