@@ -140,7 +140,7 @@ def build_parser():
 
     bench = commands.add_parser("bench", help="run the benchmark suite of a source checkout (python -m benchmarks.run)")
     bench.epilog = "Every other argument goes to benchmarks.run, e.g. `keras-transfer bench --quick` or `--list`."
-    bench.set_defaults(handler=_handler("keras_transfer.cli.commands", "bench"))
+    bench.set_defaults(handler=_handler("keras_transfer_cli.bench", "bench"))
 
     rank = commands.add_parser(
         "rank", help="rank pretrained backbones for a labelled dataset by transferability scores (no training)",
@@ -252,8 +252,9 @@ def main(argv=None):
     args, extra = parser.parse_known_args(argv)
     if extra and args.command != "bench":
         parser.error(f"unrecognized arguments: {' '.join(extra)}")
-    if args.command == "bench":  # everything else goes to benchmarks.run
+    if args.command == "bench":  # everything else goes to benchmarks.run, in its own process
         args.bench_args = extra
+        return args.handler(args)
     args.argv = argv
     warnings.formatwarning = _warning_line
     _start_tensorflow(args.show_tensorflow_log)

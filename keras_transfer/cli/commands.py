@@ -1,7 +1,6 @@
-"""`keras-transfer evaluate`, `adapt`, `export`, `bench` and `strategies`."""
+"""`keras-transfer evaluate`, `adapt`, `export` and `strategies` (`bench` is `keras_transfer_cli.bench`)."""
 
 import os
-import subprocess
 import sys
 
 import numpy as np
@@ -109,28 +108,6 @@ def export(args):
     path = export_saved_model(model, args.path, kind=args.kind, class_names=args.class_names, overwrite=args.overwrite)
     print(f"SavedModel written to {path} (serving_default takes the same raw inputs as {os.path.basename(args.model)}).")
     return 0
-
-
-def checkout_root():
-    """The folder holding the `keras_transfer` package (a source checkout has `benchmarks/` beside it)."""
-    import keras_transfer
-
-    return os.path.dirname(os.path.dirname(os.path.abspath(keras_transfer.__file__)))
-
-
-def bench(args, root=None):
-    root = root or checkout_root()
-    if not os.path.isfile(os.path.join(root, "benchmarks", "run.py")):
-        print(
-            f"error: the benchmark suite is not here ({os.path.join(root, 'benchmarks')} does not exist). It ships with "
-            "the source checkout, not with the installed package: clone the repository and run `keras-transfer bench` "
-            "(or `python -m benchmarks.run`) from it.",
-            file=sys.stderr,
-        )
-        return 2
-    command = [sys.executable, "-m", "benchmarks.run", *args.bench_args]
-    print("Running: " + " ".join(command[1:]) + f"  (in {root})", flush=True)
-    return subprocess.call(command, cwd=root)
 
 
 def strategies(args):

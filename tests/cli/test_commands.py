@@ -131,13 +131,17 @@ def test_strategies_lists_the_registry(capsys):
 
 
 def test_bench_without_a_checkout_says_so(tmp_path, capsys):
-    assert commands.bench(type("Args", (), {"bench_args": []})(), root=str(tmp_path)) == 2
+    from keras_transfer_cli import bench
+
+    assert bench.bench(type("Args", (), {"bench_args": []})(), root=str(tmp_path)) == 2
     assert "ships with the source checkout" in capsys.readouterr().err
 
 
 @pytest.mark.large  # imports every benchmark module (about 10 s)
 def test_bench_runs_the_suite_of_the_checkout(capsys):
-    assert os.path.isfile(os.path.join(commands.checkout_root(), "benchmarks", "run.py"))
+    from keras_transfer_cli import bench
+
+    assert os.path.isfile(os.path.join(bench.checkout_root(), "benchmarks", "run.py"))
     assert main(["bench", "--list", "--only", "jit"]) == 0
     assert "Running: -m benchmarks.run --list --only jit" in capsys.readouterr().out
 

@@ -83,3 +83,17 @@ def test_a_failed_import_shows_what_it_wrote(tmp_path):
     assert "shown because it failed" in result.stderr
     assert result.stderr.count("twice") == 1
     assert callable(quiet_stderr) and build_parser().prog == "keras-transfer"
+
+
+def test_bench_hands_over_without_importing_tensorflow():
+    code = (
+        "import subprocess, sys\n"
+        "calls = []\n"
+        "subprocess.call = lambda command, cwd=None: calls.append(command[1:]) or 0\n"
+        "import keras_transfer_cli\n"
+        "code = keras_transfer_cli.main(['bench', '--list', '--only', 'jit'])\n"
+        "print(code, calls, 'tensorflow' in sys.modules)\n"
+    )
+    result = _python(code)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().splitlines()[-1] == "0 [['-m', 'benchmarks.run', '--list', '--only', 'jit']] False"
