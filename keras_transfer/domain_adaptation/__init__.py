@@ -1,5 +1,10 @@
-"""Domain adaptation: gradient reversal (DANN), CDAN, MMD (DAN), CORAL in `model.fit`.
+"""Domain adaptation: gradient reversal (DANN), CDAN, MMD (DAN), CORAL in `model.fit`; importance weights.
 
-The public names live in `keras_transfer.layers`, `.losses`, `.models`,
-`.callbacks` and `.data`; this package holds their implementations.
+The public names of the alignment methods live in `keras_transfer.layers`,
+`.losses`, `.models`, `.callbacks` and `.data`; `importance_weights` (source
+sample weights for covariate shift) lives here.
 """
+
+from keras_transfer.domain_adaptation.importance_weights import importance_weights
+
+__all__ = ["importance_weights"]
