@@ -71,6 +71,7 @@ class Context:
     jit_compile: object
     seed: object
     build_options: dict
+    epochs_given: bool = False  # False: `epochs` is the strategy's default, which a recipe may size to the data
 
     def classifier(self, num_classes=None, freeze=True):
         """A new `build_classifier` model on a copy of the backbone."""

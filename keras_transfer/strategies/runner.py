@@ -187,6 +187,7 @@ def transfer(
         if value is not None:
             checks.check_labels(name, value[1], num_classes=num_classes, why=f"num_classes={num_classes}")
 
+    epochs_given = epochs is not None
     epochs, learning_rate = _training_settings(spec, options, epochs, learning_rate)
     batch_size = _checks.check_int("batch_size", batch_size, minimum=1)
     callbacks = _callbacks(callbacks)
@@ -200,7 +201,7 @@ def transfer(
         strategy=spec, backbone=backbone, data=data, source=source, target=target, num_classes=num_classes,
         input_shape=input_shape, weights=weights, preprocessing=preprocessing, epochs=epochs, batch_size=batch_size,
         learning_rate=learning_rate, validation_data=validation_data, callbacks=list(callbacks), verbose=verbose,
-        jit_compile=jit_compile, seed=seed, build_options=build_options,
+        jit_compile=jit_compile, seed=seed, build_options=build_options, epochs_given=epochs_given,
     )
     model, history, details = spec.train(context, **{**spec.options, **options})
     return TransferResult(model, history, spec, details)

@@ -96,3 +96,21 @@ class TestLRFind(TestCase):
             kt.lr_find(model, x, y, start_lr=1.0, end_lr=0.1)
         with pytest.raises(ValueError, match="num_steps"):
             kt.lr_find(model, x, y, num_steps=2)
+
+
+def test_the_strategys_default_epochs_are_sized_to_small_data():
+    import keras_transfer as kt
+
+    from tests.strategies.test_transfer import X, X_VAL, Y, Y_VAL
+    from tests.test_case import tiny_backbone
+
+    # 24 examples, batch 8: 3 steps an epoch, so 150 steps take 1 head epoch + 50.
+    _, history = kt.transfer("fine_tune", tiny_backbone((8, 8, 3)), (X, Y), preprocessing="unit", batch_size=8, verbose=0)
+    assert len(history.history["loss"]) == 51
+    # With validation data, early stopping on its loss (best weights restored) may end it sooner.
+    _, history = kt.transfer("fine_tune", tiny_backbone((8, 8, 3)), (X, Y), preprocessing="unit", batch_size=8, verbose=0,
+                             validation_data=(X_VAL, (Y_VAL + 1) % 3))  # labels that training makes worse
+    assert len(history.history["loss"]) < 51
+    # Given epochs are kept as they are.
+    _, history = kt.transfer("gradual", tiny_backbone((8, 8, 3)), (X, Y), preprocessing="unit", batch_size=8, verbose=0, epochs=3)
+    assert len(history.history["loss"]) == 3
