@@ -28,3 +28,15 @@ def test_setup_script_installs_what_the_commands_need():
     setup = open(os.path.join(ROOT, "scripts", "setup.sh")).read()
     assert "dataset-fashion-mnist" in setup
     assert "constraints.txt" in setup and ".[test" in setup
+
+
+def test_the_readme_points_only_inside_the_repository():
+    import os
+    import re
+
+    with open(os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "README.md"), encoding="utf-8") as handle:
+        text = handle.read()
+    assert "../" not in text
+    for target in re.findall(r"\]\(([^)#]+)", text):
+        if not target.startswith(("http://", "https://")):
+            assert os.path.exists(os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), target)), target
