@@ -4,6 +4,7 @@ import keras
 import numpy as np
 
 from keras_transfer import _checks
+from keras_transfer.few_shot.head_classifier import HeadClassifier
 from keras_transfer.few_shot.prototype_head import PrototypeHead
 from keras_transfer.strategies.registry import register_strategy
 from keras_transfer.strategies.strategy import Strategy
@@ -19,7 +20,7 @@ def prototype(context, *, metric="cosine", scale=10.0):
     if missing:
         raise _checks.invalid("data", f"at least one example of every class 0..{context.num_classes - 1}", f"no example of class(es) {missing}")
     head.fit_prototypes(embedder.predict(x, batch_size=context.batch_size, verbose=0), y)
-    model = keras.Model(embedder.inputs, head(embedder.outputs[0]), name="prototype_classifier")
+    model = HeadClassifier(embedder, head, name="prototype_classifier")
     model.compile(loss="sparse_categorical_crossentropy", metrics=["accuracy"], jit_compile=context.jit_compile)
     logs = model.evaluate(x, y, batch_size=context.batch_size, verbose=0, return_dict=True)
     if context.validation_data is not None:
@@ -36,5 +37,5 @@ register_strategy(Strategy(
     "prototype", prototype, trains=False, epochs=0,
     paper='Snell, Swersky & Zemel, "Prototypical Networks for Few-shot Learning", NeurIPS 2017',
     when="A handful of examples per new class (few-shot): class means of frozen embeddings, no training.",
-    options={"metric": "cosine", "scale": 10.0}, page="few_shot.md", section="prototype-head", builds=(PrototypeHead,),
+    options={"metric": "cosine", "scale": 10.0}, page="few_shot.md", section="prototype-head", builds=(PrototypeHead, HeadClassifier),
 ))

@@ -60,3 +60,12 @@ def test_export_serves_the_stored_names(trained, tmp_path, capsys):
     outputs = served.signatures["serving_default"](images=tf.zeros((2, 8, 8, 3)))
     names = [name.decode() for name in outputs["class_names"].numpy().reshape(-1).tolist()]
     assert set(names) <= {"sneaker", "trouser", "tshirt"}
+
+
+def test_the_prototype_strategy_stores_them_too(trained, tmp_path):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        assert main(["fit", str(trained / "train"), "--backbone", str(trained / "backbone.keras"), "--preprocessing", "unit",
+                     "--out", str(tmp_path / "report"), "--verbose", "0", "--strategy", "prototype"]) == 0
+    model = keras.models.load_model(str(tmp_path / "report" / "prototype.keras"))
+    assert model.class_names == ("sneaker", "trouser", "tshirt")
