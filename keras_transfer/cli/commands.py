@@ -92,7 +92,9 @@ def adapt(args):
         spec.name, source_model=model, target=x, epochs=args.epochs, batch_size=args.batch_size,
         learning_rate=args.learning_rate, verbose=args.verbose, seed=args.seed, **options,
     )
-    result.model.save(args.out)
+    from keras_transfer.export import save_model
+
+    save_model(result.model, args.out, overwrite=True)  # written beside, renamed into place: a kill leaves no half file
     print(f"{spec.name}: {os.path.basename(args.model)} adapted to {target.description} ({len(x)} inputs).")
     print(f"Adapted model written to {args.out} (it predicts class probabilities from the same raw inputs).")
     return 0
