@@ -63,11 +63,15 @@ def test_a_disk_that_fills_during_save_model_leaves_the_previous_file(tmp_path):
 
 
 @pytest.mark.large
-@pytest.mark.parametrize("strategy", ["feature_extraction", "fine_tune", "l2sp", "dann", "fixmatch", "lp_ft"])
+@pytest.mark.parametrize("strategy", [
+    "feature_extraction", "fine_tune", "gradual", "l2sp", "dann", "cdan", "mmd", "coral", "fixmatch", "distill", "pp_pssl",
+    "lp_ft", "wise_ft", "model_soup",
+])
 def test_a_fit_killed_midway_leaves_no_report_and_the_rerun_starts_clean(tmp_path, strategy):
     x = np.random.default_rng(0).uniform(0, 255, (64, 8, 8, 3)).astype("float32")
     target = np.random.default_rng(1).uniform(0, 255, (256, 8, 8, 3)).astype("float32")  # fixmatch wants 7 x batch
-    np.savez(tmp_path / "data.npz", x_train=x, y_train=np.arange(64) % 2, x_target=target)
+    np.savez(tmp_path / "data.npz", x_train=x, y_train=np.arange(64) % 2, x_target=target,
+             x_source=target[:64], y_source=np.arange(64) % 3)  # distill and pp_pssl also read a labelled source
     tiny_backbone().save(str(tmp_path / "backbone.keras"))
     args = ["fit", str(tmp_path / "data.npz"), "--backbone", str(tmp_path / "backbone.keras"), "--preprocessing", "unit",
             "--out", str(tmp_path / "report"), "--verbose", "0", "--strategy", strategy, "--epochs", "200"]
