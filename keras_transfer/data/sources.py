@@ -95,7 +95,8 @@ def image_directory(path, *, image_size, color_mode="rgb", labels="inferred", ar
         ids = [label for label, keep in zip(ids, usable) if keep]
     paths = [p for p, keep in zip(paths, usable) if keep]
     if ids is not None and class_names and labels == "inferred":
-        empty = [name for index, name in enumerate(class_names) if index not in set(ids)]
+        present = set(ids)
+        empty = [name for index, name in enumerate(class_names) if index not in present]
         if empty:
             warnings.warn(f"{argument}: class folder(s) {empty} of {path!r} hold no usable image; they stay classes "
                           "(an output each) with no example.", UserWarning, stacklevel=2)

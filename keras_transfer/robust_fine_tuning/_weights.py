@@ -30,15 +30,11 @@ def check_models(name, models, minimum=1):
 
 def _first_mismatch(reference, model):
     if len(reference.weights) != len(model.weights):
-        return f"{len(model.weights)} weights where {name_of(reference)} has {len(reference.weights)}"
+        return f"{len(model.weights)} weights where {reference.name!r} has {len(reference.weights)}"
     for ours, theirs in zip(reference.weights, model.weights):
         if tuple(ours.shape) != tuple(theirs.shape) or ours.dtype != theirs.dtype:
             return f"weight {theirs.path!r} {tuple(theirs.shape)} {theirs.dtype} where {ours.path!r} is {tuple(ours.shape)} {ours.dtype}"
     return None
-
-
-def name_of(model):
-    return repr(model.name)
 
 
 def copy_model(model):

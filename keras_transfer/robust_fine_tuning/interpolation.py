@@ -16,6 +16,16 @@ def _check_alpha(name, alpha):
     return _checks.check_float(name, alpha, minimum=0.0, maximum=1.0)
 
 
+def check_alphas(alphas):
+    """`alphas` as a sorted list of distinct floats in [0, 1] (at least one)."""
+    if isinstance(alphas, (str, bytes)) or not hasattr(alphas, "__iter__"):
+        raise _checks.invalid("alphas", "a list of floats in [0, 1]", alphas, error=TypeError)
+    alphas = sorted({_check_alpha("alphas", float(a)) for a in alphas})
+    if not alphas:
+        raise _checks.invalid("alphas", "at least one float in [0, 1]", alphas)
+    return alphas
+
+
 @keras_transfer_export("keras_transfer.robust_fine_tuning.interpolate_weights")
 def interpolate_weights(initial, fine_tuned, alpha):
     """A new model whose weights are `(1 - alpha) * initial + alpha * fine_tuned`.
@@ -104,11 +114,7 @@ def wise_ft(initial, fine_tuned, validation_data, *, alphas=DEFAULT_ALPHAS, batc
     """
     initial, fine_tuned = _weights.check_models("models", [initial, fine_tuned], minimum=2)
     validation_data = _validation.check_validation("validation_data", validation_data)
-    if isinstance(alphas, (str, bytes)) or not hasattr(alphas, "__iter__"):
-        raise _checks.invalid("alphas", "a list of floats in [0, 1]", alphas, error=TypeError)
-    alphas = sorted({_check_alpha("alphas", float(a)) for a in alphas})
-    if not alphas:
-        raise _checks.invalid("alphas", "at least one float in [0, 1]", alphas)
+    alphas = check_alphas(alphas)
     _checks.check_int("batch_size", batch_size, minimum=1)
     scores, best, model = {}, None, None
     for alpha in alphas:

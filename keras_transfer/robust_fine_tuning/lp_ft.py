@@ -94,17 +94,37 @@ def lp_ft(
     >>> 1 <= result.probe_epochs <= 3, len(result.history.history["loss"])
     (True, 1)
     """
+    check_options(epochs=epochs, probe_epochs=probe_epochs, patience=patience, probe_lr=probe_lr, base_lr=base_lr,
+                  lr_mult=lr_mult)  # all of them before the probe trains
     probe = linear_probe(
         model, x, y, validation_data=validation_data, epochs=probe_epochs, patience=patience, learning_rate=probe_lr,
         batch_size=batch_size, metrics=metrics, verbose=verbose, jit_compile=jit_compile,
     )
-    epochs = _checks.check_int("epochs", epochs, minimum=1)
-    history = fine_tune(
+    history = fine_tune_all(
+        model, x, y, validation_data=validation_data, epochs=epochs, base_lr=base_lr, lr_mult=lr_mult,
+        batch_size=batch_size, metrics=metrics, callbacks=callbacks, verbose=verbose, jit_compile=jit_compile,
+    )
+    return LPFTResult(probe, history, probe.best_epoch + 1)
+
+
+def check_options(*, epochs, probe_epochs, patience, probe_lr, base_lr, lr_mult):
+    """The LP-FT settings, checked under their own names (before any training)."""
+    _checks.check_int("epochs", epochs, minimum=1)
+    _checks.check_int("probe_epochs", probe_epochs, minimum=1)
+    _checks.check_int("patience", patience, minimum=0)
+    _checks.check_float("probe_lr", probe_lr, minimum=0.0, exclusive_minimum=True)
+    _checks.check_float("base_lr", base_lr, minimum=0.0, exclusive_minimum=True)
+    _checks.check_float("lr_mult", lr_mult, minimum=1.0)
+
+
+def fine_tune_all(model, x, y, *, validation_data, epochs, base_lr, lr_mult, batch_size, metrics=("accuracy",),
+                  callbacks=None, verbose=0, jit_compile="auto"):
+    """Stage 2 of LP-FT: every group trains from the first epoch (`fine_tune(freeze_epochs=0)`), Adam at `base_lr`."""
+    return fine_tune(
         model, x, y, epochs=epochs, freeze_epochs=0, base_lr=base_lr, lr_mult=lr_mult,
         optimizer=keras.optimizers.Adam(base_lr), loss=model.loss, metrics=metrics, jit_compile=jit_compile,
         callbacks=callbacks, batch_size=batch_size, validation_data=validation_data, verbose=verbose,
     )
-    return LPFTResult(probe, history, probe.best_epoch + 1)
 
 
 @keras_transfer_export("keras_transfer.robust_fine_tuning.linear_probe")

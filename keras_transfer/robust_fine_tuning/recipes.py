@@ -4,11 +4,14 @@ import keras
 import numpy as np
 
 from keras_transfer import _checks
-from keras_transfer.fine_tuning.fine_tune import fine_tune
 from keras_transfer.robust_fine_tuning import _weights
+from keras_transfer.robust_fine_tuning.interpolation import DEFAULT_ALPHAS
 from keras_transfer.robust_fine_tuning.interpolation import WiseFTResult
+from keras_transfer.robust_fine_tuning.interpolation import check_alphas
 from keras_transfer.robust_fine_tuning.interpolation import wise_ft as wise_ft_sweep
 from keras_transfer.robust_fine_tuning.lp_ft import LPFTResult
+from keras_transfer.robust_fine_tuning.lp_ft import check_options
+from keras_transfer.robust_fine_tuning.lp_ft import fine_tune_all
 from keras_transfer.robust_fine_tuning.lp_ft import linear_probe
 from keras_transfer.robust_fine_tuning.soups import SoupResult
 from keras_transfer.robust_fine_tuning.soups import greedy_soup
@@ -33,7 +36,9 @@ def _split(context):
     return (x_train, y_train), (x_val, y_val)
 
 
-def _probe(context, probe_epochs, patience, probe_lr):
+def _probe(context, probe_epochs, patience, probe_lr, lr_mult):
+    check_options(epochs=context.epochs, probe_epochs=probe_epochs, patience=patience, probe_lr=probe_lr,
+                  base_lr=context.learning_rate, lr_mult=lr_mult)
     (x, y), validation = _split(context)
     model = context.classifier(freeze=True)
     probe = linear_probe(
@@ -44,28 +49,27 @@ def _probe(context, probe_epochs, patience, probe_lr):
 
 
 def _fine_tune(context, model, data, validation, lr_mult, learning_rate=None):
-    rate = learning_rate or context.learning_rate
-    return fine_tune(
-        model, *data, epochs=context.epochs, freeze_epochs=0, base_lr=rate, lr_mult=lr_mult,
-        optimizer=keras.optimizers.Adam(rate), loss=model.loss, jit_compile=context.jit_compile,
-        callbacks=list(context.callbacks), batch_size=context.batch_size, validation_data=validation,
-        verbose=context.verbose,
+    return fine_tune_all(
+        model, *data, validation_data=validation, epochs=context.epochs, base_lr=learning_rate or context.learning_rate,
+        lr_mult=lr_mult, batch_size=context.batch_size, callbacks=list(context.callbacks), verbose=context.verbose,
+        jit_compile=context.jit_compile,
     )
 
 
 def lp_ft(context, *, probe_epochs=100, patience=5, probe_lr=1e-2, lr_mult=1.0):
     """Linear probe to convergence (early stopping on validation loss), then everything at one small rate."""
-    model, data, validation, probe = _probe(context, probe_epochs, patience, probe_lr)
+    model, data, validation, probe = _probe(context, probe_epochs, patience, probe_lr, lr_mult)
     history = _fine_tune(context, model, data, validation, lr_mult)
     return model, history, {"probe_history": probe, "probe_epochs": probe.best_epoch + 1}
 
 
 def wise_ft(context, *, alphas=None, probe_epochs=100, patience=5, probe_lr=1e-2, lr_mult=1.0):
     """LP-FT, then the interpolation between the probed and the fine-tuned weights chosen on validation."""
-    model, data, validation, probe = _probe(context, probe_epochs, patience, probe_lr)
+    alphas = DEFAULT_ALPHAS if alphas is None else check_alphas(alphas)  # before any training
+    model, data, validation, probe = _probe(context, probe_epochs, patience, probe_lr, lr_mult)
     initial = _weights.copy_model(model)
     history = _fine_tune(context, model, data, validation, lr_mult)
-    sweep = wise_ft_sweep(initial, model, validation, **({} if alphas is None else {"alphas": alphas}))
+    sweep = wise_ft_sweep(initial, model, validation, alphas=alphas)
     details = {"probe_history": probe, "initial": initial, "fine_tuned": model, "alpha": sweep.alpha, "scores": sweep.scores}
     return sweep.model, history, details
 
@@ -78,7 +82,7 @@ def model_soup(context, *, ingredients=4, rate_factors=(1.0, 0.5, 2.0, 0.25), re
     factors = [_checks.check_float("rate_factors", f, minimum=0.0, exclusive_minimum=True) for f in rate_factors]
     if not factors:
         raise _checks.invalid("rate_factors", "at least one positive float", rate_factors)
-    probed, data, validation, probe = _probe(context, probe_epochs, patience, probe_lr)
+    probed, data, validation, probe = _probe(context, probe_epochs, patience, probe_lr, lr_mult)
     models, histories = [], []
     for i in range(ingredients):
         keras.utils.set_random_seed((context.seed or 0) * 1000 + i)

@@ -80,5 +80,8 @@ def test_strategies_hold_out_a_stratified_validation_split_when_none_is_given():
     soup = kt.transfer("model_soup", tiny_backbone((8, 8, 3)), (X, Y), preprocessing="unit", epochs=1, seed=0,
                        verbose=0, probe_epochs=2, patience=1, ingredients=3, recipe="uniform")
     assert len(soup.details["ingredients"]) == 3
+    for option, value in (("alphas", [0.5, 3.0]), ("probe_lr", -1.0), ("probe_epochs", 0)):
+        with pytest.raises(ValueError, match=f"`{option}`"):  # named, and raised before any training
+            kt.transfer("wise_ft", tiny_backbone((8, 8, 3)), (X, Y), epochs=1, verbose=0, **{option: value})
     with pytest.raises(ValueError, match="`recipe`"):
         kt.transfer("model_soup", tiny_backbone((8, 8, 3)), (X, Y), recipe="best")
