@@ -39,11 +39,15 @@ import numpy as np  # noqa: E402
 
 import keras_transfer as kt  # noqa: E402
 
-METHODS = ("source_only", "target_bn", "dann", "dann_per_domain", "mmd", "coral", "cdan")
+METHODS = ("source_only", "target_bn", "dann", "dann_per_domain", "mmd", "coral", "cdan", "jan", "bsp", "mcc", "afn",
+           "entropy")
 # Alignment weights tried per method (selected on the target validation split).
 # For the adversarial heads the weight is the final lambda of the DANN ramp.
 GRID = {"source_only": (0.0,), "target_bn": (0.0,), "dann": (0.3, 1.0), "dann_per_domain": (0.3, 1.0), "mmd": (1.0,),
-        "coral": (10.0,), "cdan": (1.0,)}
+        "coral": (10.0,), "cdan": (1.0,), "jan": (1.0,), "bsp": (1e-4,), "mcc": (1.0,), "afn": (0.05,),
+        "entropy": (0.1,)}
+# The add-on terms (`regularizers=`): the grid weight is the term's weight; `bsp` is DANN (lambda 1) + BSP.
+TERMS = {"bsp": kt.losses.BSP, "mcc": kt.losses.MCC, "afn": kt.losses.AFN, "entropy": kt.losses.TargetEntropy}
 
 
 # ----------------------------------------------------------------------------- data
@@ -135,6 +139,12 @@ class Evaluate(keras.callbacks.Callback):
 
 
 def alignment_for(method, weight):
+    if method == "bsp":
+        return kt.layers.DomainAdversarialHead(hidden_units=(256, 256)), 1.0
+    if method in TERMS:
+        return None, 1.0
+    if method == "jan":
+        return kt.losses.JMMD(), weight
     if method in ("dann", "dann_per_domain"):
         return kt.layers.DomainAdversarialHead(hidden_units=(256, 256)), 1.0
     if method == "cdan":
@@ -166,12 +176,14 @@ def run(pair, method, weight, seed, data, config):
     else:
         alignment, alignment_weight = alignment_for(method, weight)
         model = kt.models.DomainAdaptationModel(features, head, alignment=alignment, alignment_weight=alignment_weight,
-                                                joint_forward=method != "dann_per_domain")
+                                                joint_forward=method != "dann_per_domain",
+                                                regularizers=[TERMS[method](weight=weight)] if method in TERMS else None)
         model.compile(optimizer, "sparse_categorical_crossentropy", metrics=["accuracy"])
         evaluate = Evaluate(data, lambda x: model.predict(x, batch_size=1024, verbose=0))
         callbacks = [evaluate]
-        if method in ("dann", "dann_per_domain", "cdan"):
-            callbacks.append(kt.callbacks.GradientReversalSchedule("dann", max_value=weight, gamma=10.0))
+        if method in ("dann", "dann_per_domain", "cdan", "bsp"):
+            callbacks.append(kt.callbacks.GradientReversalSchedule("dann", max_value=1.0 if method == "bsp" else weight,
+                                                                   gamma=10.0))
         train = kt.data.domain_adaptation_dataset(
             source=(data["x_source"], data["y_source"]), target=data["x_target"], batch_size=batch, seed=seed
         ).repeat()

@@ -93,7 +93,7 @@ def _load():
         return "unknown"
 
 
-def render_page(rows, entries, *, info, quick, command, started, seconds, failures, pending=()):
+def render_page(rows, entries, *, info, quick, command, started, seconds, failures, pending=(), load=None):
     lines = [
         "# Benchmarks",
         "",
@@ -112,6 +112,11 @@ def render_page(rows, entries, *, info, quick, command, started, seconds, failur
     lines += [
         f"| date | {started:%Y-%m-%d %H:%M} UTC |",
         f"| duration | {seconds / 60:.1f} min |",
+    ]
+    if load:
+        # Other processes sharing the CPU inflate absolute timings: the page says how busy it was.
+        lines.append(f"| load average (1, 5, 15 min) at start / end | {load[0]} / {load[1]} |")
+    lines += [
         "",
         "## Results",
         "",
@@ -170,7 +175,7 @@ def main(argv=None):
         page = render_page(
             rows, {n: m for n, m in selected.items() if n in done}, info=info, quick=args.quick, command=command,
             started=started, seconds=time.perf_counter() - clock,
-            failures=failures, pending=[n for n in selected if n not in done],
+            failures=failures, pending=[n for n in selected if n not in done], load=(load_start, _load()),
         )
         os.makedirs(os.path.dirname(os.path.abspath(output)), exist_ok=True)
         with open(output, "w") as handle:
@@ -197,7 +202,6 @@ def main(argv=None):
 
     print("\n" + table.text(rows))
     print(f"\nTotal {seconds / 60:.1f} min on {info['CPU']} ({info['cores']} cores), GPU: {info['GPU']}.")
-    # Other processes sharing the CPU inflate absolute timings: said here, not on the page.
     print(f"Load average (1, 5, 15 min) at start / end: {load_start} / {_load()}.")
     if output != "-":
         print(f"Wrote {output}")

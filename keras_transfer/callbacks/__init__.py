@@ -1,7 +1,8 @@
 """Public Keras callbacks of keras_transfer."""
 
 from keras_transfer.domain_adaptation.gradient_reversal_schedule import GradientReversalSchedule
+from keras_transfer.domain_adaptation.importance_weighted_validation import ImportanceWeightedValidation
 from keras_transfer.fine_tuning.discriminative_lr import DiscriminativeLR
 from keras_transfer.fine_tuning.freeze_schedule import FreezeSchedule
 
-__all__ = ["DiscriminativeLR", "FreezeSchedule", "GradientReversalSchedule"]
+__all__ = ["DiscriminativeLR", "FreezeSchedule", "GradientReversalSchedule", "ImportanceWeightedValidation"]

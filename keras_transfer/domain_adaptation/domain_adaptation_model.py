@@ -11,14 +11,17 @@ from keras_transfer.models.transfer_model import TransferModel
 from keras_transfer.domain_adaptation.conditional_domain_adversarial_head import (
     ConditionalDomainAdversarialHead,
 )
+from keras_transfer.domain_adaptation._adversarial_loss import adversarial_loss
+from keras_transfer.domain_adaptation._model_checks import check_batches, check_from_logits, check_regularizers
 from keras_transfer.domain_adaptation.coral import CORAL
 from keras_transfer.domain_adaptation.domain_adversarial_head import DomainAdversarialHead
+from keras_transfer.domain_adaptation.jmmd import JMMD
 from keras_transfer.domain_adaptation.mmd import MMD
 
-ALIGNMENTS = (DomainAdversarialHead, ConditionalDomainAdversarialHead, MMD, CORAL)
+ALIGNMENTS = (DomainAdversarialHead, ConditionalDomainAdversarialHead, MMD, CORAL)  # JMMD is an MMD
 _ALIGNMENT_NAMES = (
     "a keras_transfer.layers.DomainAdversarialHead, a keras_transfer.layers."
-    "ConditionalDomainAdversarialHead, a keras_transfer.losses.MMD or a keras_transfer.losses.CORAL"
+    "ConditionalDomainAdversarialHead, a keras_transfer.losses.MMD, JMMD or CORAL, or None (no alignment)"
 )
 _DA_LOG_KEYS = ("task_loss", "alignment_loss", "domain_accuracy")
 
@@ -55,12 +58,20 @@ class DomainAdaptationModel(TransferModel, keras.Model):
       the same on features x class predictions.
     - `keras_transfer.losses.MMD` (DAN) or `keras_transfer.losses.CORAL`:
       a discrepancy between the feature batches, minimised.
+    - `keras_transfer.losses.JMMD` (JAN): the discrepancy of the joint
+      distributions of features and class probabilities.
+    - `None`: no alignment (source-only training, or `regularizers` alone).
 
-    The loss minimised is `task_loss + alignment_weight * alignment_loss`.
+    `regularizers` adds terms computed from both domains' features and
+    logits (`keras_transfer.losses.BSP`, `MCC`, `AFN`, `TargetEntropy`, or
+    your own `DomainRegularizer`), each with its own `weight`, to any
+    alignment. The loss minimised is
+    `task_loss + alignment_weight * alignment_loss + sum_i weight_i * term_i`.
     Logs show `loss` (that sum), `task_loss`, `alignment_loss`, the compiled
     metrics on the source batch and, for adversarial heads, the
     `domain_accuracy` of the domain classifier (near 0.5 once the domains are
-    confused). `sample_weight` weights the source task loss.
+    confused), and each regulariser's term as `"{name}_loss"`.
+    `sample_weight` weights the source task loss.
 
     Under `tf.distribute` (create and compile the model inside
     `strategy.scope()`), the losses are those of the global batch: MMD and
@@ -77,9 +88,14 @@ class DomainAdaptationModel(TransferModel, keras.Model):
     Args:
         feature_extractor: a Keras model or layer, inputs -> features.
         classifier: a Keras model or layer, features -> class predictions.
-        alignment: one of the alignment objects above.
+        alignment: one of the alignment objects above, or `None`.
         alignment_weight: float >= 0, the factor of the alignment loss.
             Defaults to `1.0`.
+        regularizers: a list of `keras_transfer.losses.DomainRegularizer`
+            (distinct names). Defaults to none.
+        from_logits: whether `classifier` outputs logits (`True`) or
+            probabilities (`False`), for `JMMD` and the regularisers;
+            `None` reads it from the classifier's last layer. Defaults to `None`.
         joint_forward: bool, one forward pass over the concatenated source
             and target batch (`True`) or one pass per domain (`False`).
             Defaults to `True`.
@@ -112,25 +128,31 @@ class DomainAdaptationModel(TransferModel, keras.Model):
         2016; Long et al., "Learning Transferable Features with Deep
         Adaptation Networks", ICML 2015; Sun and Saenko, "Deep CORAL", ECCV
         2016 workshops; Long et al., "Conditional Adversarial Domain
-        Adaptation", NeurIPS 2018.
+        Adaptation", NeurIPS 2018; Long et al., "Deep Transfer Learning with
+        Joint Adaptation Networks", ICML 2017.
     """
 
     _nested_config = ("feature_extractor", "classifier", "alignment")
 
-    def __init__(self, feature_extractor, classifier, alignment, alignment_weight=1.0, joint_forward=True, **kwargs):
+    def __init__(self, feature_extractor, classifier, alignment, alignment_weight=1.0, joint_forward=True,
+                 regularizers=None, from_logits=None, **kwargs):
         super().__init__(**kwargs)
         self.feature_extractor = _check_layer("feature_extractor", feature_extractor)
         self.classifier = _check_layer("classifier", classifier)
-        if not isinstance(alignment, ALIGNMENTS):
+        if alignment is not None and not isinstance(alignment, ALIGNMENTS):
             raise _checks.invalid("alignment", _ALIGNMENT_NAMES, alignment, error=TypeError)
         self.alignment = alignment
+        self.regularizers = check_regularizers(regularizers)
+        self.from_logits = check_from_logits(from_logits, classifier, isinstance(alignment, JMMD) or self.regularizers)
         self.alignment_weight = _checks.check_float("alignment_weight", alignment_weight, minimum=0.0)
         if not isinstance(joint_forward, bool):
             raise _checks.invalid("joint_forward", "a bool", joint_forward, error=TypeError)
         self.joint_forward = joint_forward
         self.adversarial = isinstance(alignment, (DomainAdversarialHead, ConditionalDomainAdversarialHead))
         self.task_loss_tracker = keras.metrics.Mean(name="task_loss")
-        self.alignment_loss_tracker = keras.metrics.Mean(name="alignment_loss")
+        if alignment is not None:
+            self.alignment_loss_tracker = keras.metrics.Mean(name="alignment_loss")
+        self.regularizer_trackers = [keras.metrics.Mean(name=f"{r.name}_loss") for r in self.regularizers]
         if self.adversarial:
             self.domain_accuracy_tracker = keras.metrics.Mean(name="domain_accuracy")
         shape = getattr(feature_extractor, "input_shape", None) if getattr(feature_extractor, "built", False) else None
@@ -184,57 +206,43 @@ class DomainAdaptationModel(TransferModel, keras.Model):
     def fit(self, x=None, y=None, *args, **kwargs):
         """`keras.Model.fit`; in-memory `x` is checked to be source and target batches first."""
         if isinstance(x, (dict, list, tuple)) or hasattr(x, "shape"):
-            _check_batches(x)
+            check_batches(x)
         return super().fit(x, y, *args, **kwargs)
 
     def _unpack(self, data):
         x, y, sample_weight = keras.utils.unpack_x_y_sample_weight(data)
-        _check_batches(x)
+        check_batches(x)
         if y is None:
             raise _checks.invalid("y", "source labels in each training batch", y)
         return x["source"], x["target"], y, sample_weight
 
     def _alignment_loss(self, features, predictions, n_source, training):
-        source_f, target_f = features[:n_source], features[n_source:]
         context = _synced_replicas()
-        if not self.adversarial:
-            if context is not None:
-                # The discrepancy of the global batch, on every replica: MMD and CORAL
-                # do not split into per-replica terms (gradients flow back through the gather).
-                source_f, target_f = context.all_gather([source_f, target_f], axis=0)
-            return self.alignment(source_f, target_f), None
-        if isinstance(self.alignment, ConditionalDomainAdversarialHead):
-            logits = self.alignment([features, predictions], training=training)
-        else:
-            logits = self.alignment(features, training=training)
-        logits = ops.cast(ops.reshape(logits, (-1,)), "float32")
-        is_source = ops.arange(ops.shape(logits)[0]) < n_source
-        labels = ops.cast(is_source, "float32")
-        losses = ops.binary_crossentropy(labels, logits, from_logits=True)
-        if isinstance(self.alignment, ConditionalDomainAdversarialHead) and self.alignment.entropy_conditioning:
-            weights = self.alignment.entropy_weights(predictions)
-        else:
-            weights = ops.ones_like(losses)
-        source_w = ops.where(is_source, weights, 0.0)
-        target_w = ops.where(is_source, 0.0, weights)
-        correct = ops.cast(ops.equal(logits > 0.0, is_source), "float32")
-        source_count = ops.cast(n_source, "float32")
-        target_count = ops.cast(ops.shape(logits)[0] - n_source, "float32")
-        totals = [ops.sum(source_w), ops.sum(target_w), source_count, target_count]
+        if self.adversarial:
+            return adversarial_loss(self.alignment, features, predictions, n_source, training, context)
+        parts = [features[:n_source], features[n_source:]]
+        joint = isinstance(self.alignment, JMMD)
+        if joint:
+            probabilities = ops.softmax(predictions, axis=-1) if self.from_logits else predictions
+            parts += [probabilities[:n_source], probabilities[n_source:]]
         if context is not None:
-            # Normalise by the weights and counts of the global batch: each replica
-            # holds its share of the global loss (times the replica count, as the
-            # other per-replica values, so their mean is the global value).
-            totals = context.all_reduce("sum", [ops.stop_gradient(t) for t in totals])
-        factor = 1.0 if context is None else float(_replicas.num_replicas())
-        loss = factor * 0.5 * (
-            ops.sum(source_w * losses) / totals[0] + ops.sum(target_w * losses) / totals[1]
-        )
-        accuracy = factor * 0.5 * (
-            ops.sum(ops.where(is_source, correct, 0.0)) / totals[2]
-            + ops.sum(ops.where(is_source, 0.0, correct)) / totals[3]
-        )
-        return loss, accuracy
+            # The discrepancy of the global batch, on every replica: MMD and CORAL
+            # do not split into per-replica terms (gradients flow back through the gather).
+            parts = context.all_gather(parts, axis=0)
+        if joint:
+            return self.alignment([parts[0], parts[2]], [parts[1], parts[3]]), None
+        return self.alignment(parts[0], parts[1]), None
+
+    def _regularizer_losses(self, features, predictions, n_source):
+        """Each regulariser's term on the global batch (gathered from the replicas under `tf.distribute`)."""
+        logits = ops.cast(predictions, "float32")
+        if not self.from_logits:
+            logits = ops.log(ops.maximum(logits, 1e-7))  # the same softmax as the probabilities
+        parts = [features[:n_source], features[n_source:], logits[:n_source], logits[n_source:]]
+        context = _synced_replicas()
+        if context is not None:
+            parts = context.all_gather(parts, axis=0)
+        return [regularizer(*parts) for regularizer in self.regularizers]
 
     def train_step(self, data):
         x_source, x_target, y, sample_weight = self._unpack(data)
@@ -256,21 +264,31 @@ class DomainAdaptationModel(TransferModel, keras.Model):
             task_loss = self._compute_loss(
                 x=x_source, y=y, y_pred=y_pred, sample_weight=sample_weight, training=True
             )
-            alignment_loss, domain_accuracy = self._alignment_loss(features, predictions, n_source, True)
-            alignment_loss = ops.cast(alignment_loss, "float32")
-            loss = ops.cast(task_loss, "float32") + self.alignment_weight * self._replica_loss(alignment_loss)
+            loss = ops.cast(task_loss, "float32")
+            if self.alignment is not None:
+                alignment_loss, domain_accuracy = self._alignment_loss(features, predictions, n_source, True)
+                alignment_loss = ops.cast(alignment_loss, "float32")
+                loss = loss + self.alignment_weight * self._replica_loss(alignment_loss)
+            terms = self._regularizer_losses(features, predictions, n_source) if self.regularizers else []
+            for regularizer, term in zip(self.regularizers, terms):
+                loss = loss + regularizer.weight * self._replica_loss(term)
             self._track_loss(loss, n_source)
             scaled = self.optimizer.scale_loss(loss)
         self._apply_gradients(tape, scaled, self.trainable_weights)
-        self.task_loss_tracker.update_state(task_loss * _replicas.num_replicas())
-        self.alignment_loss_tracker.update_state(alignment_loss)
-        if domain_accuracy is not None:
-            self.domain_accuracy_tracker.update_state(domain_accuracy)
+        replicas = _replicas.num_replicas()
+        self.task_loss_tracker.update_state(task_loss if replicas == 1 else task_loss * replicas)
+        if self.alignment is not None:
+            self.alignment_loss_tracker.update_state(alignment_loss)
+            if domain_accuracy is not None:
+                self.domain_accuracy_tracker.update_state(domain_accuracy)
+        for tracker, term in zip(self.regularizer_trackers, terms):
+            tracker.update_state(term)
         return self.compute_metrics(x_source, y, y_pred, sample_weight=sample_weight)
 
     def test_step(self, data):
         logs = super().test_step(data)
-        return {k: v for k, v in logs.items() if k not in _DA_LOG_KEYS}
+        training_only = set(_DA_LOG_KEYS) | {tracker.name for tracker in self.regularizer_trackers}
+        return {k: v for k, v in logs.items() if k not in training_only}
 
     # === Config ===
     def get_config(self):
@@ -282,25 +300,15 @@ class DomainAdaptationModel(TransferModel, keras.Model):
                 "alignment": keras.saving.serialize_keras_object(self.alignment),
                 "alignment_weight": self.alignment_weight,
                 "joint_forward": self.joint_forward,
+                "regularizers": [keras.saving.serialize_keras_object(r) for r in self.regularizers],
+                "from_logits": self.from_logits,
             }
         )
         return config
 
-
-
-def _check_batches(x):
-    if isinstance(x, dict) and set(x) == {"source", "target"}:
-        return
-    if isinstance(x, dict):
-        received = sorted(x)
-    elif hasattr(x, "shape") and not isinstance(getattr(x, "shape"), type(None)):
-        received = f"{type(x).__name__} of shape {tuple(x.shape)}"
-    else:
-        received = type(x).__name__
-    raise _checks.invalid(
-        "x",
-        "training batches {'source': source inputs, 'target': target inputs} with source labels",
-        received,
-        hint="Build the training data with keras_transfer.data.domain_adaptation_dataset("
-        "source=(x_s, y_s), target=x_t, batch_size=...).",
-    )
+    @classmethod
+    def from_config(cls, config, custom_objects=None):
+        config = dict(config)
+        config["regularizers"] = [keras.saving.deserialize_keras_object(r, custom_objects=custom_objects)
+                                  for r in config.get("regularizers") or ()]
+        return super().from_config(config, custom_objects=custom_objects)

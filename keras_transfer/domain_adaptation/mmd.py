@@ -8,6 +8,14 @@ from keras_transfer.api_export import keras_transfer_export
 from keras_transfer.data import checks
 
 
+def discrepancy(kernel, n_source):
+    """The biased MMD² from the kernel matrix of the joint batch (source rows first)."""
+    ss = ops.mean(kernel[:n_source, :n_source])
+    tt = ops.mean(kernel[n_source:, n_source:])
+    st = ops.mean(kernel[:n_source, n_source:])
+    return ops.maximum(ss + tt - 2.0 * st, 0.0)
+
+
 def _squared_distances(a, b):
     a2 = ops.sum(ops.square(a), axis=-1, keepdims=True)
     b2 = ops.sum(ops.square(b), axis=-1, keepdims=True)
@@ -71,25 +79,26 @@ class MMD(keras.losses.Loss):
             else _checks.check_float("bandwidth", bandwidth, minimum=0.0, exclusive_minimum=True)
         )
 
-    def kernels(self, a, b, base):
-        d2 = _squared_distances(a, b)
-        return ops.mean(ops.stack([ops.exp(-d2 / (m * base)) for m in self.bandwidth_multipliers]), axis=0)
+    def kernel_matrix(self, d2, base):
+        """`mean_i exp(-d2 / (m_i * base))` of a matrix of squared distances."""
+        terms = [ops.exp(-d2 / (m * base)) for m in self.bandwidth_multipliers]
+        return sum(terms[1:], terms[0]) * (1.0 / len(terms))
+
+    def base_bandwidth(self, d2):
+        """`bandwidth`, or the mean pairwise squared distance (i != j) of the joint batch `d2`, without gradient."""
+        if self.bandwidth is not None:
+            return ops.convert_to_tensor(self.bandwidth, "float32")
+        n = ops.cast(ops.shape(d2)[0], "float32")
+        base = ops.stop_gradient(ops.mean(d2))
+        return ops.maximum(base * n / ops.maximum(n - 1.0, 1.0), 1e-6)
 
     def call(self, y_true, y_pred):
         checks.check_same_features(y_true, y_pred, "MMD")
         source = ops.reshape(ops.cast(y_true, "float32"), (ops.shape(y_true)[0], -1))
         target = ops.reshape(ops.cast(y_pred, "float32"), (ops.shape(y_pred)[0], -1))
-        if self.bandwidth is None:
-            joint = ops.concatenate([source, target], axis=0)
-            base = ops.stop_gradient(ops.mean(_squared_distances(joint, joint)))
-            n = ops.cast(ops.shape(joint)[0], "float32")
-            base = ops.maximum(base * n / ops.maximum(n - 1.0, 1.0), 1e-6)  # mean over pairs i != j
-        else:
-            base = ops.convert_to_tensor(self.bandwidth, "float32")
-        ss = ops.mean(self.kernels(source, source, base))
-        tt = ops.mean(self.kernels(target, target, base))
-        st = ops.mean(self.kernels(source, target, base))
-        return ops.maximum(ss + tt - 2.0 * st, 0.0)
+        joint = ops.concatenate([source, target], axis=0)
+        d2 = _squared_distances(joint, joint)
+        return discrepancy(self.kernel_matrix(d2, self.base_bandwidth(d2)), ops.shape(source)[0])
 
     def get_config(self):
         return {

@@ -1,20 +1,27 @@
-"""Domain adaptation strategies: labelled source, unlabelled target (`"dann"`, `"cdan"`, `"mmd"`, `"coral"`)."""
+"""Domain adaptation strategies: labelled source, unlabelled target (`"dann"`, `"cdan"`, `"mmd"`, `"coral"`, `"jan"`,
+`"bsp"`, `"mcc"`, `"afn"`, `"entropy"`)."""
 
+from keras_transfer.domain_adaptation.afn import AFN
+from keras_transfer.domain_adaptation.bsp import BSP
 from keras_transfer.domain_adaptation.conditional_domain_adversarial_head import ConditionalDomainAdversarialHead
 from keras_transfer.domain_adaptation.coral import CORAL
 from keras_transfer.domain_adaptation.dataset import domain_adaptation_dataset
 from keras_transfer.domain_adaptation.domain_adaptation_model import DomainAdaptationModel
 from keras_transfer.domain_adaptation.domain_adversarial_head import DomainAdversarialHead
 from keras_transfer.domain_adaptation.gradient_reversal_schedule import GradientReversalSchedule
+from keras_transfer.domain_adaptation.jmmd import JMMD
+from keras_transfer.domain_adaptation.mcc import MCC
 from keras_transfer.domain_adaptation.mmd import MMD
+from keras_transfer.domain_adaptation.target_entropy import TargetEntropy
 from keras_transfer.strategies.registry import register_strategy
 from keras_transfer.strategies.strategy import Strategy
 
 
-def _adapt(context, alignment, alignment_weight, freeze, schedule):
+def _adapt(context, alignment, alignment_weight, freeze, schedule, regularizers=()):
     classifier = context.classifier(freeze=freeze)
     model = DomainAdaptationModel(
-        classifier.feature_extractor, classifier.head, alignment=alignment, alignment_weight=alignment_weight
+        classifier.feature_extractor, classifier.head, alignment=alignment, alignment_weight=alignment_weight,
+        regularizers=list(regularizers),
     )
     context.compile(model, loss="sparse_categorical_crossentropy")
     data = domain_adaptation_dataset(
@@ -49,6 +56,31 @@ def coral(context, *, alignment_weight=1.0, freeze=False):
     return _adapt(context, CORAL(), alignment_weight, freeze, False)
 
 
+def jan(context, *, alignment_weight=1.0, freeze=False):
+    """Joint MMD of features and class probabilities between the domains (JAN)."""
+    return _adapt(context, JMMD(), alignment_weight, freeze, False)
+
+
+def bsp(context, *, alignment_weight=1.0, bsp_weight=1e-4, hidden_units=(256, 256), freeze=False):
+    """DANN plus batch spectral penalization of the largest singular values of the features."""
+    return _adapt(context, DomainAdversarialHead(hidden_units), alignment_weight, freeze, True, [BSP(weight=bsp_weight)])
+
+
+def mcc(context, *, mcc_weight=1.0, temperature=2.5, freeze=False):
+    """Minimum class confusion on the target predictions, no alignment."""
+    return _adapt(context, None, 1.0, freeze, False, [MCC(temperature=temperature, weight=mcc_weight)])
+
+
+def afn(context, *, afn_weight=0.05, step=1.0, freeze=False):
+    """Stepwise adaptive feature norm on both domains, no alignment."""
+    return _adapt(context, None, 1.0, freeze, False, [AFN(step=step, weight=afn_weight)])
+
+
+def entropy(context, *, entropy_weight=0.1, freeze=False):
+    """Entropy minimisation of the target predictions, no alignment."""
+    return _adapt(context, None, 1.0, freeze, False, [TargetEntropy(weight=entropy_weight)])
+
+
 DOMAIN = dict(requires=("source", "target"), epochs=10)
 ADVERSARIAL_OPTIONS = {"alignment_weight": 1.0, "hidden_units": (256, 256), "freeze": False}
 DISCREPANCY_OPTIONS = {"alignment_weight": 1.0, "freeze": False}
@@ -78,4 +110,39 @@ register_strategy(Strategy(
     paper='Sun & Saenko, "Deep CORAL", ECCV Workshops 2016',
     when="Domain shift in feature statistics (e.g. colour, style): match the feature covariances; cheap and stable.",
     options=DISCREPANCY_OPTIONS, page="domain_adaptation.md", section="coral", builds=(DomainAdaptationModel, CORAL), **DOMAIN,
+))
+register_strategy(Strategy(
+    "jan", jan,
+    paper='Long et al., "Deep Transfer Learning with Joint Adaptation Networks", ICML 2017',
+    when="As MMD, when the shift differs by class: align features and class predictions jointly.",
+    options=DISCREPANCY_OPTIONS, page="domain_adaptation.md", section="jan", builds=(DomainAdaptationModel, JMMD),
+    **DOMAIN,
+))
+register_strategy(Strategy(
+    "bsp", bsp,
+    paper='Chen et al., "Transferability vs. Discriminability: Batch Spectral Penalization", ICML 2019',
+    when="DANN whose features lose discriminability: penalise the dominant directions of the feature batches.",
+    options={**ADVERSARIAL_OPTIONS, "bsp_weight": 1e-4}, page="domain_adaptation.md", section="bsp",
+    builds=(DomainAdaptationModel, DomainAdversarialHead, BSP, GradientReversalSchedule), **DOMAIN,
+))
+register_strategy(Strategy(
+    "mcc", mcc,
+    paper='Jin et al., "Minimum Class Confusion for Versatile Domain Adaptation", ECCV 2020',
+    when="Unlabelled target data, no adversary: make the target predictions confuse fewer classes.",
+    options={"mcc_weight": 1.0, "temperature": 2.5, "freeze": False}, page="domain_adaptation.md", section="mcc",
+    builds=(DomainAdaptationModel, MCC), **DOMAIN,
+))
+register_strategy(Strategy(
+    "afn", afn,
+    paper='Xu et al., "Larger Norm More Transferable: An Adaptive Feature Norm Approach", ICCV 2019',
+    when="Target features of smaller norm than the source ones: enlarge the feature norms of both domains.",
+    options={"afn_weight": 0.05, "step": 1.0, "freeze": False}, page="domain_adaptation.md", section="afn",
+    builds=(DomainAdaptationModel, AFN), **DOMAIN,
+))
+register_strategy(Strategy(
+    "entropy", entropy,
+    paper='Grandvalet & Bengio, "Semi-supervised Learning by Entropy Minimization", NeurIPS 2004',
+    when="Target classes well separated in the features: push decision boundaries away from the target data.",
+    options={"entropy_weight": 0.1, "freeze": False}, page="domain_adaptation.md", section="entropy",
+    builds=(DomainAdaptationModel, TargetEntropy), **DOMAIN,
 ))

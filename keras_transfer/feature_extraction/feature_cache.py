@@ -23,6 +23,9 @@ MEMORY_SHARE = 0.5
 # Free disk space kept in reserve beyond the cache file's estimated size.
 DISK_MARGIN = 1.1
 EXTRACTION_BATCH = 128
+# The shuffle buffer of an on-disk cache: at most this many examples and bytes.
+SHUFFLE_BUFFER_EXAMPLES = 100_000
+SHUFFLE_BUFFER_BYTES = 256 << 20
 
 
 @dataclasses.dataclass
@@ -40,7 +43,7 @@ class Split:
 
 @dataclasses.dataclass
 class CachedSplit:
-    """Features of one split: numpy arrays (memory) or a dataset (disk)."""
+    """Features of one split: a tensor (memory) or a dataset (disk)."""
 
     features: object
     y: object = None
@@ -174,31 +177,70 @@ def _unpack(batch):
     return batch, None, None
 
 
+def _array_parts(split):
+    return (split.x,) + tuple(np.asarray(p) for p in (split.y, split.sample_weight) if p is not None)
+
+
+def _array_batches(parts, size):
+    """Slices of `parts`, `size` examples at a time: views, never a copy of the whole arrays.
+
+    `predict(x)` (Keras's array adapter) and `tf.data.Dataset.from_tensor_slices`
+    convert a whole numpy array to a tensor first: a second copy of the dataset
+    in memory for as long as the extraction runs (benchmarks/cache_memory.py).
+    """
+    for start in range(0, len(parts[0]), size):
+        sliced = tuple(p[start : start + size] for p in parts)
+        yield sliced if len(sliced) > 1 else sliced[0]
+
+
+def shuffle_buffer(dataset, count, floor):
+    """Examples the shuffle buffer of an on-disk cache holds: at most `SHUFFLE_BUFFER_BYTES` of features.
+
+    A buffer of every example would hold the whole features in memory again,
+    which the disk cache is there to avoid.
+    """
+    spec = dataset.element_spec
+    spec = spec[0] if isinstance(spec, tuple) else spec
+    per_example = max(1, int(np.prod(spec.shape)) * spec.dtype.size)
+    return max(1, min(count, SHUFFLE_BUFFER_EXAMPLES, max(floor, SHUFFLE_BUFFER_BYTES // per_example)))
+
+
+def _in_memory(extractor, batches):
+    """Features of `batches` as one tensor (`fit` takes it without copying it again), labels, weights."""
+    features, ys, weights = [], [], []
+    largest = 0
+    for batch in batches:
+        x, y, weight = _unpack(batch)
+        largest = max(largest, int(x.shape[0]))
+        features.append(tf.convert_to_tensor(extractor.predict_on_batch(x)))
+        if y is not None:
+            ys.append(keras.ops.convert_to_numpy(y))
+        if weight is not None:
+            weights.append(keras.ops.convert_to_numpy(weight))
+    features = tf.concat(features, axis=0) if len(features) > 1 else features[0]
+    return features, ys, weights, largest
+
+
 def extract(model, split, *, storage, directory, batch_size):
-    """Runs the frozen part of `model` once over `split`; returns a `CachedSplit`."""
+    """Runs the frozen part of `model` once over `split`; returns a `CachedSplit`.
+
+    Array inputs are read a slice at a time, so no second copy of the images is
+    made; in memory the features are one tensor, on disk a `tf.data` cache file.
+    """
     extractor = model.feature_extractor
+    size = max(EXTRACTION_BATCH, batch_size or 32)
     if storage == "memory":
         if not split.is_dataset:
-            features = extractor.predict(split.x, batch_size=max(EXTRACTION_BATCH, batch_size or 32), verbose=0)
-            return CachedSplit(features, split.y, split.sample_weight, shuffles=True, count=len(features))
+            features, _, _, _ = _in_memory(extractor, _array_batches((split.x,), size))
+            return CachedSplit(features, split.y, split.sample_weight, shuffles=True, count=int(features.shape[0]))
         info = inspect_pipeline(split.x)
-        features, ys, weights = [], [], []
-        largest = 0
-        for batch in split.x:
-            x, y, weight = _unpack(batch)
-            largest = max(largest, int(x.shape[0]))
-            features.append(np.asarray(extractor.predict_on_batch(x)))
-            if y is not None:
-                ys.append(keras.ops.convert_to_numpy(y))
-            if weight is not None:
-                weights.append(keras.ops.convert_to_numpy(weight))
-        features = np.concatenate(features)
+        features, ys, weights, largest = _in_memory(extractor, split.x)
         return CachedSplit(
             features,
             np.concatenate(ys) if ys else None,
             np.concatenate(weights) if weights else None,
             shuffles=info.shuffles,
-            count=len(features),
+            count=int(features.shape[0]),
             batch_size=largest,
         )
 
@@ -207,9 +249,11 @@ def extract(model, split, *, storage, directory, batch_size):
         source = split.x
         shuffles = inspect_pipeline(source).shuffles
     else:
-        parts = tuple(p for p in (split.x, split.y, split.sample_weight) if p is not None)
-        source = tf.data.Dataset.from_tensor_slices(parts if len(parts) > 1 else parts[0])
-        source = source.batch(max(EXTRACTION_BATCH, batch_size or 32))
+        parts = _array_parts(split)
+        specs = tuple(tf.TensorSpec((None,) + tuple(p.shape[1:]), tf.as_dtype(p.dtype)) for p in parts)
+        source = tf.data.Dataset.from_generator(
+            lambda: _array_batches(parts, size), output_signature=specs if len(specs) > 1 else specs[0]
+        )
         shuffles = True
 
     @tf.function
@@ -223,9 +267,8 @@ def extract(model, split, *, storage, directory, batch_size):
     cached = source.map(to_features).cache(path)
     count = largest = 0
     for batch in cached:  # the one pass that writes the cache file
-        size = int(tf.shape(_unpack(batch)[0])[0])
-        count, largest = count + size, max(largest, size)
+        examples = int(tf.shape(_unpack(batch)[0])[0])
+        count, largest = count + examples, max(largest, examples)
     if not split.is_dataset:
         largest = None  # the extraction batches, not the training ones
     return CachedSplit(cached.unbatch(), shuffles=shuffles, count=count, batch_size=largest)
-

@@ -6,7 +6,6 @@ import tempfile
 import time
 
 import keras
-import numpy as np
 import tensorflow as tf
 
 from keras_transfer import _checks
@@ -62,7 +61,10 @@ def fit_classifier(
 
     The features stay in memory when they take at most half the available
     memory (or `max_cache_memory` bytes); otherwise they go to a `tf.data`
-    cache file in `cache_dir` (a temporary directory, removed at the end).
+    cache file in `cache_dir` (a temporary directory, removed at the end),
+    and training shuffles them through a buffer of at most 100,000 examples
+    and 256 MiB. Numpy inputs are read a slice at a time: no second copy of
+    the images is made (peak memory: `docs/benchmarks/cache_memory.md`).
 
     The returned `History` has the keys a plain `model.fit` would give
     (`loss`, compiled metrics, `val_...`), callbacks see the full `model`
@@ -282,7 +284,7 @@ def _fit_head(head, model, train, validation, fit_kwargs):
     kwargs["callbacks"] = forwarded(kwargs["callbacks"], model)
     if validation is not None:
         kwargs["validation_data"] = _as_fit_data(validation, kwargs["batch_size"], shuffle=False)
-    if isinstance(train.features, np.ndarray):
+    if not isinstance(train.features, tf.data.Dataset):  # in memory
         if train.batch_size:  # from a dataset: its batches, and its shuffling
             kwargs["batch_size"] = train.batch_size
             kwargs["shuffle"] = kwargs["shuffle"] and train.shuffles
@@ -299,12 +301,13 @@ def _pick(first, second):
 
 
 def _as_fit_data(cached, batch_size, shuffle):
-    """A cached split as `fit` data: arrays tuple (memory) or a batched dataset (disk)."""
-    if isinstance(cached.features, np.ndarray):
+    """A cached split as `fit` data: a tuple of tensor and arrays (memory) or a batched dataset (disk)."""
+    if not isinstance(cached.features, tf.data.Dataset):
         parts = tuple(p for p in (cached.features, cached.y, cached.sample_weight) if p is not None)
         return parts
     dataset = cached.features.apply(tf.data.experimental.assert_cardinality(cached.count))
-    if shuffle:
-        dataset = dataset.shuffle(min(cached.count, 100_000), reshuffle_each_iteration=True)
     size = cached.batch_size or batch_size or 32
+    if shuffle:
+        buffer = feature_cache.shuffle_buffer(dataset, cached.count, floor=size)
+        dataset = dataset.shuffle(buffer, reshuffle_each_iteration=True)
     return dataset.batch(size).prefetch(tf.data.AUTOTUNE)

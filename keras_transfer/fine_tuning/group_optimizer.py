@@ -254,7 +254,7 @@ class GroupOptimizer(AppliedWeightAverage, keras.optimizers.Optimizer):
             self.extend(trainable_variables)
         scaled = [(v, self.multiplier(v)) for v in trainable_variables if self.multiplier(v) != 1.0]
         old = [_snapshot(v) for v, _ in scaled]
-        first_step = keras.ops.equal(self.iterations, 0)
+        first_step = keras.ops.equal(self.iterations, 0) if self.use_ema else None
         self.optimizer.apply(grads, trainable_variables)
         if scaled:
             _merge_call(self._scale_updates, scaled, old)

@@ -6,6 +6,7 @@ from keras_transfer.domain_adaptation.conditional_domain_adversarial_head import
 from keras_transfer.domain_adaptation.domain_adversarial_head import DomainAdversarialHead
 from keras_transfer.domain_adaptation.gradient_reversal import GradientReversal
 from keras_transfer.generative.pseudo_ssl_generator import PseudoSSLGenerator
+from keras_transfer.regularizers.stochnorm import StochNorm
 from keras_transfer.ssl.strong_augment import StrongAugment
 from keras_transfer.ssl.weak_augment import WeakAugment
 from keras_transfer.text.pooling import TextPooling
@@ -17,6 +18,7 @@ __all__ = [
     "GradientReversal",
     "ImagePreprocessing",
     "PseudoSSLGenerator",
+    "StochNorm",
     "StrongAugment",
     "TextPooling",
     "WeakAugment",

@@ -162,7 +162,8 @@ class TransferModel(SavesSeedState):
         """Updates the `"loss"` log with a `_replica_loss`-scaled `loss`, weighted by `batch_size`."""
         tracker = getattr(self, "_loss_tracker", None)  # created by `compile`
         if tracker is not None:
-            tracker.update_state(loss * _replicas.num_replicas(), sample_weight=batch_size)
+            replicas = _replicas.num_replicas()
+            tracker.update_state(loss if replicas == 1 else loss * replicas, sample_weight=batch_size)
 
     def _apply_gradients(self, tape, scaled_loss, variables):
         """Applies the gradients of `scaled_loss` (already `optimizer.scale_loss`-ed) to `variables`."""

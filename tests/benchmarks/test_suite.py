@@ -57,7 +57,8 @@ def test_page_has_machine_table_and_failures(fake_suite, tmp_path, capsys):
     code = bench.main(["--suite", fake_suite, "--quick", "--output", str(output)])
     assert code == 1, "a failing entry makes the run fail, after the others ran"
     page = output.read_text()
-    for label in ("| CPU |", "| cores |", "| RAM |", "| GPU |", "| TensorFlow |", "| Keras |", "| date |", "| duration |"):
+    for label in ("| CPU |", "| cores |", "| RAM |", "| GPU |", "| TensorFlow |", "| Keras |", "| date |", "| duration |",
+                  "| load average (1, 5, 15 min) at start / end |"):
         assert label in page
     assert "| alpha | step (small) | plain | fancy | 2.00 ms | 1.00 ms | 2.0x faster |" in page
     assert "| alpha | accuracy | plain | fancy | 90.00 % | 91.50 % | +1.50 % |" in page

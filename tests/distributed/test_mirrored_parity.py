@@ -140,6 +140,18 @@ def cdan_random_multilinear():  # the seeded random projection is the same on ev
            model_with(lambda: kt.layers.ConditionalDomainAdversarialHead((4,), multilinear_dim=8)), fit, compiled)
 
 @check
+def jan():  # the joint kernel on the gathered features and class probabilities
+    parity("jan", model_with(kt.losses.JMMD, alignment_weight=2.0), fit, compiled)
+
+@check
+def regularizers():  # BSP, MCC, AFN and the entropy on the gathered global batch, without and with an alignment
+    terms = lambda: [kt.losses.BSP(weight=0.01), kt.losses.MCC(), kt.losses.AFN(), kt.losses.TargetEntropy(weight=1.0)]
+    _, history = parity("regularizers", model_with(lambda: None, regularizers=terms()), fit, compiled)
+    assert {"bsp_loss", "mcc_loss", "afn_loss", "entropy_loss"} <= set(history), sorted(history)
+    parity("dann+bsp", model_with(lambda: kt.layers.DomainAdversarialHead((4,)), regularizers=[kt.losses.BSP(weight=0.01)]),
+           fit, compiled)
+
+@check
 def dann_two_passes():
     parity("dann-two-passes", model_with(lambda: kt.layers.DomainAdversarialHead((4,)), joint_forward=False),
            fit, compiled)
@@ -182,6 +194,29 @@ def fixmatch_pssl():  # P-SSL: unlabelled images generated from the labelled bat
         generator = kt.layers.PseudoSSLGenerator(tiny.generator(classes=3), tiny.classifier(3), seed=0)
         return kt.ssl.FixMatch(tiny.classifier(2), pseudo_generator=generator, threshold=0.0, unlabeled_ratio=2, seed=0)
     parity("fixmatch-pssl", make, fit, adam)
+
+fit_ssl = lambda m: m.fit((x, x_unlabeled), y, batch_size=8, epochs=2, shuffle=False, verbose=0)
+
+@check
+def pseudo_label():
+    parity("pseudo_label", lambda: kt.ssl.PseudoLabel(tiny.classifier(2), threshold=0.52, rampup_steps=2, seed=0),
+           fit_ssl, adam)
+
+@check
+def mean_teacher():  # the teacher's average is assigned from the replica context (a merge call)
+    model, _ = parity("mean_teacher",
+                      lambda: kt.ssl.MeanTeacher(tiny.classifier(2), ema_decay=0.5, rampup_steps=2, seed=0), fit_ssl, adam)
+    assert max(float(np.abs(a.numpy() - b.numpy()).max()) for a, b in zip(model.teacher.weights, model.model.weights)) > 1e-4
+
+@check
+def uda():
+    parity("uda", lambda: kt.ssl.UDA(tiny.classifier(2), threshold=0.52, seed=0), fit_ssl, adam)
+
+@check
+def flexmatch():  # the learning status counts the global batch
+    model, _ = parity("flexmatch", lambda: kt.ssl.FlexMatch(tiny.classifier(2), threshold=0.52, status_momentum=0.5,
+                                                            seed=0), fit_ssl, adam)
+    assert float(np.sum(model.class_status.numpy())) > 0
 """
 
 
@@ -195,7 +230,7 @@ def test_classifier_strategies_match_a_single_device_run():
 
 
 def test_domain_adaptation_alignments_match_a_single_device_run():
-    _run(DOMAIN_ADAPTATION, ["mmd", "coral", "cdan_e"])
+    _run(DOMAIN_ADAPTATION, ["mmd", "coral", "cdan_e", "jan", "regularizers"])
 
 
 def test_ssl_generative_and_distillation_match_a_single_device_run():
@@ -209,6 +244,7 @@ def test_ssl_generative_and_distillation_match_a_single_device_run():
         pytest.param(CLASSIFIER, ["fit_classifier"], id="fit_classifier"),
         pytest.param(DOMAIN_ADAPTATION, ["cdan_random_multilinear", "dann_two_passes"], id="domain_adaptation"),
         pytest.param(SSL, ["fixmatch_pssl", "distiller_shared"], id="pssl-distiller"),
+        pytest.param(SSL, ["pseudo_label", "mean_teacher", "uda", "flexmatch"], id="ssl-learners"),
     ],
 )
 def test_more_strategies_match_a_single_device_run(group, names):

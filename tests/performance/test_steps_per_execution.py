@@ -85,9 +85,10 @@ def _compile(model, steps_per_execution, jit_compile=False, loss="sparse_categor
 
 # === One case per model: build, compile, fit; returns (model whose weights compare, history) ===
 
-def _domain_adaptation(alignment, jit_compile=False):
+def _domain_adaptation(alignment, jit_compile=False, regularizers=lambda: None):
     def case(spe):
-        model = kt.models.DomainAdaptationModel(_dense_features(), _dense_classifier(), alignment=alignment())
+        model = kt.models.DomainAdaptationModel(_dense_features(), _dense_classifier(), alignment=alignment(),
+                                                regularizers=regularizers())
         _compile(model, spe, jit_compile=jit_compile)
         data = kt.data.domain_adaptation_dataset(source=(VECTORS, LABELS), target=TARGET_VECTORS, batch_size=BATCH,
                                                  shuffle=False)
@@ -153,6 +154,47 @@ def _shot(spe):
     return model, model.fit(TARGET_VECTORS, batch_size=BATCH, epochs=EPOCHS, shuffle=False, verbose=0)
 
 
+def _ssl_learner(cls, **options):
+    def case(spe):
+        model = cls(_image_classifier(), unlabeled_ratio=1, seed=0, **options)
+        _compile(model, spe, loss="auto")
+        return model, model.fit((IMAGES, UNLABELED), LABELS, batch_size=BATCH, epochs=EPOCHS, shuffle=False, verbose=0)
+
+    return case
+
+
+def _source_and_target():
+    """Two classifiers sharing the `_dense_features` trunk: a 4-class source and a 3-class target."""
+    trunk = _dense_features(dropout=0.5)
+    source = keras.Sequential([trunk, keras.layers.Dense(4, activation="softmax", name="source_predictions")])
+    target = keras.Sequential([trunk, keras.layers.Dense(3, activation="softmax", name="predictions")])
+    return source, target
+
+
+def _penalty_model(kind):
+    def case(spe):
+        source, target = _source_and_target()
+        if kind == "lwf":
+            model = kt.models.LwFModel(target, source)
+        elif kind == "co_tuning":
+            relationship = kt.regularizers.category_relationship(source, VECTORS, LABELS)
+            model = kt.models.CoTuningModel(target, source.layers[-1], relationship)
+        elif kind == "bss":
+            model = kt.models.BSSModel(target, eta=0.01, k=2)
+        else:
+            model = kt.models.DELTAModel(target, alpha=0.1, beta=0.01)
+        _compile(model, spe)
+        return model, model.fit(VECTORS, LABELS, batch_size=BATCH, epochs=EPOCHS, shuffle=False, verbose=0)
+
+    return case
+
+
+def _stochnorm(spe):
+    model = kt.regularizers.apply_stochnorm(_image_classifier(), p=0.5)
+    _compile(model, spe)
+    return model, model.fit(IMAGES, LABELS, batch_size=BATCH, epochs=EPOCHS, shuffle=False, verbose=0)
+
+
 CASES = {
     "DomainAdaptationModel (DANN, dropout)": _domain_adaptation(
         lambda: kt.layers.DomainAdversarialHead((8,), dropout=0.5)),
@@ -161,6 +203,10 @@ CASES = {
     "DomainAdaptationModel (CDAN)": _domain_adaptation(lambda: kt.layers.ConditionalDomainAdversarialHead((8,))),
     "DomainAdaptationModel (MMD)": _domain_adaptation(kt.losses.MMD),
     "DomainAdaptationModel (CORAL)": _domain_adaptation(kt.losses.CORAL),
+    "DomainAdaptationModel (JMMD)": _domain_adaptation(kt.losses.JMMD),
+    "DomainAdaptationModel (no alignment; BSP, MCC, AFN, entropy)": _domain_adaptation(
+        lambda: None, regularizers=lambda: [kt.losses.BSP(weight=0.01), kt.losses.MCC(), kt.losses.AFN(),
+                                            kt.losses.TargetEntropy()]),
     "FixMatch (augmentations)": _fixmatch,
     "FixMatch + PseudoSSLGenerator": _pssl,
     "Distiller (shared)": _distiller("shared"),
@@ -170,6 +216,15 @@ CASES = {
     "L2SPModel + FreezeSchedule": _l2sp,
     "build_classifier + FreezeSchedule + DiscriminativeLR (GroupOptimizer)": _freeze_schedule_discriminative_lr,
     "SHOT": _shot,
+    "PseudoLabel": _ssl_learner(kt.ssl.PseudoLabel, threshold=0.0, rampup_steps=4),
+    "MeanTeacher": _ssl_learner(kt.ssl.MeanTeacher, rampup_steps=4),
+    "UDA": _ssl_learner(kt.ssl.UDA, threshold=0.0),
+    "FlexMatch": _ssl_learner(kt.ssl.FlexMatch, threshold=0.5),
+    "LwFModel": _penalty_model("lwf"),
+    "CoTuningModel": _penalty_model("co_tuning"),
+    "BSSModel": _penalty_model("bss"),
+    "DELTAModel": _penalty_model("delta"),
+    "apply_stochnorm (StochNorm)": _stochnorm,
 }
 
 

@@ -37,3 +37,46 @@ def test_l2sp_with_freeze_schedule_matches_a_single_device_run():
         print("OK")
         """
     )
+
+
+REGULARIZERS = """
+from tests.regularizers.nets import X as x, Y as y, trunk_and_heads
+# SGD: Adam divides the near-zero gradients of a term that starts at 0 (LwF's KL) by their own size,
+# which turns float rounding into whole steps.
+sgd = lambda: {"optimizer": keras.optimizers.SGD(0.5), "loss": "sparse_categorical_crossentropy",
+               "metrics": ["accuracy"]}
+fit = lambda m: m.fit(x, y, batch_size=8, epochs=2, shuffle=False, verbose=0)
+
+def lwf():
+    source, target = trunk_and_heads()
+    return kt.models.LwFModel(target, source, alpha=2.0)
+
+def co_tuning():
+    source, target = trunk_and_heads()
+    relationship = kt.regularizers.category_relationship(source, x, y)
+    return kt.models.CoTuningModel(target, source.layers[-1], relationship, weight=2.0)
+
+def delta():
+    _, target = trunk_and_heads()
+    return kt.models.DELTAModel(target, alpha=1.0, beta=0.01, attention=np.linspace(1, 2, 8) / np.linspace(1, 2, 8).sum())
+
+# Per-example terms averaged over the batch: the same weights on two replicas as on one device.
+for name, make in [("lwf", lwf), ("co_tuning", co_tuning), ("delta", delta)]:
+    parity(name, make, fit, sgd)
+
+# BSS is a property of the batch's feature matrix (its singular values): each replica shrinks the
+# spectrum of its own share of the batch, as BatchNorm normalises with per-replica statistics.
+with strategy.scope():
+    _, target = trunk_and_heads()
+    bss = kt.models.BSSModel(target, eta=0.1, k=1)
+    bss.compile(**sgd(), jit_compile=False)
+history = fit(bss).history
+assert np.isfinite(history["loss"]).all() and min(history["bss_penalty"]) > 0, history
+print("OK")
+"""
+
+
+def test_lwf_co_tuning_and_delta_match_a_single_device_run():
+    from tests.distributed.test_mirrored_parity import HELPERS
+
+    run_distributed(HELPERS + REGULARIZERS)
