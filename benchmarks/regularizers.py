@@ -41,7 +41,7 @@ run to `benchmarks/results/regularizers.jsonl` as it finishes (a rerun skips
 the runs already there) and the tables to `benchmarks/results/regularizers.md`.
 
     nohup nice -n 10 python -m benchmarks.regularizers > /tmp/reg_bench.log 2>&1 &
-    python -m benchmarks.regularizers --summarize   # the .md again from the .jsonl
+    python -m benchmarks.regularizers --summarize   # the .md again from the .jsonl (no run metadata)
     python -m benchmarks.regularizers --quick       # a smoke run (~2 min), writes under a temp folder
 """
 
@@ -293,14 +293,14 @@ def _write_report(args, source_accuracy, started, load, wall):
         f"strength chosen on a validation pool of {args.validation_per_class} images per class by mean validation "
         "accuracy over seeds; test accuracy on the 5,000 target test images, mean ± std (ddof 0) over paired seeds "
         f"{sorted({r['seed'] for r in records})}. Source accuracy on classes 0-4 (test split): small CNN "
-        f"{source_accuracy.get('plain')}, BN variant {source_accuracy.get('bn')}.\n",
+        f"{source_accuracy.get('plain') or 0:.3f}, BN variant {source_accuracy.get('bn') or 0:.3f}.\n",
         "Baselines of the paired difference: plain fine-tuning of the small CNN, except the BN-variant rows "
         "(BN frozen, StochNorm): plain fine-tuning of the BN variant with BN training (StochNorm at p = 0). "
-        "s / run: fit + evaluation, mean over the method's whole grid (DELTA: plus the probe and attention, "
-        "computed once per k and seed). Negative results are kept: a strength at the grid's end means the grid "
-        "did not bracket the optimum.",
+        "s/run: fit + evaluation, mean over the method's whole grid (DELTA: plus the probe and attention, "
+        "computed once per k and seed). ‖w−w0‖/‖w0‖: every backbone weight, BN moving statistics included. "
+        "Negative results are kept: a strength chosen at the weak end of its grid means no help here.",
         body,
-        f"\nCommand: `nice -n 10 python -m benchmarks.regularizers {' '.join(args.argv)}`. "
+        f"\nCommand: `{' '.join(['nice -n 10 python -m benchmarks.regularizers', *args.argv])}`. "
         f"Started {started}, load average at start {load}; wall time of the last invocation "
         f"{'— (report rebuilt with --summarize)' if args.summarize else f'{wall / 60:.1f} min'} "
         f"(a shared machine: seconds are indicative only); {os.cpu_count()} CPUs.\n",

@@ -46,10 +46,11 @@ class ImportanceWeightedValidation(keras.callbacks.Callback):
     estimates the loss on the target domain (IWCV, Sugiyama et al. 2007).
     DEV (You et al. 2019) adds the weights as a control variate, which lowers
     the variance of that estimate. The value is written into the epoch's
-    logs under `name`, so `keras.callbacks.EarlyStopping(monitor=name)` and
-    `ModelCheckpoint(monitor=name)` select epochs on it: put this callback
-    *before* them in the `callbacks` list (Keras passes one logs dict along
-    the list).
+    logs under `name`, so `keras.callbacks.EarlyStopping(monitor=name,
+    mode="min")` and `ModelCheckpoint(monitor=name, mode="min")` select epochs
+    on it (Keras infers the direction of `"loss"` alone: give `mode="min"`).
+    Put this callback *before* them in the `callbacks` list (Keras passes one
+    logs dict along the list).
 
     Get the weights from `keras_transfer.domain_adaptation.importance_weights(
     x_val, x_target, ...)` (on the validation examples, not the training
@@ -66,8 +67,7 @@ class ImportanceWeightedValidation(keras.callbacks.Callback):
         loss: `"sparse_categorical_crossentropy"` (default) or `"error"`
             (the weighted misclassification rate).
         name: the log key. Defaults to `"val_{method}_loss"` (or
-            `"val_{method}_error"`: Keras cannot tell its direction, so give
-            `EarlyStopping` and `ModelCheckpoint` `mode="min"`).
+            `"val_{method}_error"`).
         batch_size: batch size of `predict`. Defaults to `256`.
 
     Example:
@@ -78,7 +78,7 @@ class ImportanceWeightedValidation(keras.callbacks.Callback):
     >>> model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2, activation="softmax")])
     >>> model.compile("adam", "sparse_categorical_crossentropy")
     >>> iwcv = keras_transfer.callbacks.ImportanceWeightedValidation((x[:16], y[:16]), np.ones(16), method="iwcv")
-    >>> stop = keras.callbacks.EarlyStopping(monitor="val_iwcv_loss", patience=2)
+    >>> stop = keras.callbacks.EarlyStopping(monitor="val_iwcv_loss", mode="min", patience=2)
     >>> history = model.fit(x[16:], y[16:], epochs=2, verbose=0, callbacks=[iwcv, stop])
     >>> round(history.history["val_iwcv_loss"][-1] - model.evaluate(x[:16], y[:16], verbose=0), 4)
     0.0

@@ -5,8 +5,9 @@ import numpy as np
 from keras_transfer import _checks
 from keras_transfer.api_export import keras_transfer_export
 from keras_transfer.domain_adaptation import _density_ratio
+from keras_transfer.domain_adaptation import _kmm
 
-METHODS = ("kliep", "ulsif", "rulsif", "nearest_neighbors", "discriminator")
+METHODS = ("kliep", "ulsif", "rulsif", "kmm", "nearest_neighbors", "discriminator")
 
 
 def _flat(name, x, feature_extractor, batch_size):
@@ -54,7 +55,7 @@ def _discriminator(source, target, rng):
 
 @keras_transfer_export("keras_transfer.domain_adaptation.importance_weights")
 def importance_weights(
-    x_source, x_target, method="kliep", *, feature_extractor=None, relative=0.5, batch_size=256, seed=0,
+    x_source, x_target, method="kliep", *, feature_extractor=None, relative=0.5, sigma=None, batch_size=256, seed=0,
     return_details=False,
 ):
     """Importance weights of the source examples, for `model.fit(x_s, y_s, sample_weight=w)`.
@@ -72,6 +73,12 @@ def importance_weights(
     - `"rulsif"` (Yamada et al. 2011): the *relative* ratio
       `p_t / (relative * p_t + (1 - relative) * p_s)`, bounded by
       `1 / relative`, so weights cannot explode where the source is sparse;
+    - `"kmm"` (Huang et al. 2007): kernel mean matching, weights in
+      `[0, 1000]` whose weighted source kernel mean matches the target's (a
+      quadratic program, solved exactly here by projected gradient; sources
+      above 1,000 points are solved in chunks of 1,000, as ADAPT does, so
+      memory stays bounded); Gaussian kernel of width `sigma` (the median
+      pairwise distance by default);
     - `"nearest_neighbors"` (Loog 2012): how many target points fall closest
       to each source point;
     - `"discriminator"` (as ADAPT's IWC): the odds of a logistic-regression
@@ -89,11 +96,13 @@ def importance_weights(
     Args:
         x_source: source inputs `(n_s, ...)`.
         x_target: unlabelled target inputs `(n_t, ...)`, same feature shape.
-        method: one of `"kliep"` (default), `"ulsif"`, `"rulsif"`,
+        method: one of `"kliep"` (default), `"ulsif"`, `"rulsif"`, `"kmm"`,
             `"nearest_neighbors"`, `"discriminator"`.
         feature_extractor: `None` (raw inputs) or a Keras model mapping the
             inputs to features first.
         relative: RuLSIF's mixing weight in [0, 1). Defaults to `0.5`.
+        sigma: KMM's kernel width (on the standardised inputs), or `None`
+            for the median heuristic; only with `method="kmm"`.
         batch_size: batch size of `feature_extractor.predict`.
         seed: seeds the choice of kernel centres and folds. Defaults to `0`.
         return_details: also return a dict of what was chosen (`sigma`,
@@ -116,6 +125,11 @@ def importance_weights(
     relative = _checks.check_float("relative", relative, minimum=0.0, maximum=1.0)
     if relative >= 1.0:
         raise _checks.invalid("relative", "a float in [0, 1)", relative)
+    if sigma is not None:
+        if method != "kmm":
+            raise _checks.invalid("sigma", "None unless method='kmm' (the other methods choose their kernel width by "
+                                  "cross-validation)", sigma)
+        sigma = _checks.check_float("sigma", sigma, minimum=0.0, exclusive_minimum=True)
     _checks.check_int("batch_size", batch_size, minimum=1)
     _checks.check_int("seed", seed, minimum=0)
     if feature_extractor is not None and not hasattr(feature_extractor, "predict"):
@@ -130,6 +144,7 @@ def importance_weights(
         "kliep": _density_ratio.kliep,
         "ulsif": _density_ratio.lsif,
         "rulsif": lambda s, t, r: _density_ratio.lsif(s, t, r, relative=relative),
+        "kmm": lambda s, t, r: _kmm.kmm(s, t, r, sigma=sigma),
         "nearest_neighbors": _nearest_neighbors,
         "discriminator": _discriminator,
     }

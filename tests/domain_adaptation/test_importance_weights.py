@@ -6,7 +6,7 @@ import pytest
 from scipy.stats import norm, pearsonr
 
 import keras_transfer as kt
-from keras_transfer.domain_adaptation import _density_ratio
+from keras_transfer.domain_adaptation import _density_ratio, _kmm
 
 iw = kt.domain_adaptation.importance_weights
 RNG = np.random.default_rng(0)
@@ -21,7 +21,7 @@ def true_ratio(x, relative=0.0):
 
 
 @pytest.mark.parametrize(("method", "relative", "minimum"), [
-    ("kliep", 0.0, 0.95), ("ulsif", 0.0, 0.95), ("rulsif", 0.5, 0.95), ("nearest_neighbors", 0.0, 0.3),
+    ("kliep", 0.0, 0.95), ("ulsif", 0.0, 0.95), ("rulsif", 0.5, 0.95), ("kmm", 0.0, 0.9), ("nearest_neighbors", 0.0, 0.3),
 ])
 def test_weights_follow_the_true_density_ratio(method, relative, minimum):
     weights = iw(SOURCE, TARGET, method, relative=relative or 0.5)
@@ -69,6 +69,32 @@ def test_kliep_keeps_its_constraint_and_beats_uniform_weights():
     assert ours > np.mean(np.log(k_target @ uniform))
 
 
+def test_kmm_solves_its_quadratic_program(monkeypatch):
+    """Against a general solver (SLSQP, written independently) on a small case, and the chunking."""
+    from scipy.optimize import minimize
+
+    rng = np.random.default_rng(3)
+    source, target = rng.normal(0, 1, (40, 2)), rng.normal(0.5, 0.7, (30, 2))
+    kernel = _density_ratio.gaussian(source, source, 1.0)
+    kappa = _density_ratio.gaussian(source, target, 1.0).sum(1) * 40 / 30
+    eps, bound = (np.sqrt(40) - 1) / np.sqrt(40), 1000.0
+    ours = _kmm.solve(kernel, kappa, bound, eps)
+    objective = lambda b: 0.5 * b @ kernel @ b - kappa @ b
+    reference = minimize(objective, np.ones(40), jac=lambda b: kernel @ b - kappa, method="SLSQP",
+                         bounds=[(0, bound)] * 40, options={"maxiter": 1000, "ftol": 1e-12},
+                         constraints=[{"type": "ineq", "fun": lambda b: 40 * eps - abs(b.sum() - 40)}])
+    assert ours.min() >= 0 and abs(ours.sum() - 40) <= 40 * eps + 1e-6
+    assert objective(ours) <= reference.fun + 1e-4 * abs(reference.fun)
+    projected = _kmm.project(np.array([3.0, -1.0, 0.5, 2.0]), 1.5, 0.0, 2.0)
+    np.testing.assert_allclose(projected.sum(), 2.0, rtol=1e-9)  # the sum bound binds
+    assert projected.min() >= 0 and projected.max() <= 1.5
+    monkeypatch.setattr(_kmm, "MAX_SIZE", 250)  # chunks as above 1,000 points, at a test's size
+    big = RNG.normal(0, 1, (700, 1))
+    weights, details = iw(big, TARGET, "kmm", sigma=0.5, return_details=True)
+    assert details == {"sigma": 0.5, "chunks": 3} and weights.shape == (700,)
+    assert pearsonr(weights, true_ratio(big[:, 0]))[0] > 0.85
+
+
 def test_weighted_least_squares_fits_the_target_region_better():
     # Shimodaira's covariate shift: a line fitted to sinc on the source region misses the target's.
     rng = np.random.default_rng(2)
@@ -97,6 +123,10 @@ def test_weights_in_a_feature_space_go_to_model_fit():
 def test_bad_input_names_the_argument():
     with pytest.raises(ValueError, match="`method`"):
         iw(SOURCE, TARGET, "kmm2")
+    with pytest.raises(ValueError, match="`sigma`.*method='kmm'"):
+        iw(SOURCE, TARGET, "kliep", sigma=1.0)
+    with pytest.raises(ValueError, match="`sigma`"):
+        iw(SOURCE, TARGET, "kmm", sigma=0.0)
     with pytest.raises(ValueError, match="`x_target`.*1 features"):
         iw(SOURCE, RNG.normal(size=(10, 2)))
     with pytest.raises(ValueError, match="`x_source`.*at least 2"):
