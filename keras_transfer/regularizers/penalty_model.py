@@ -36,7 +36,17 @@ def feature_tensor(model, feature_layer, argument="model"):
     if feature_layer not in names:
         raise _checks.invalid("feature_layer", f"the name of a top-level layer of `{argument}`", feature_layer,
                               _checks.suggest(feature_layer, names))
-    return model.get_layer(feature_layer).output
+    return _output_in(model, model.get_layer(feature_layer))
+
+
+def _output_in(model, layer):
+    """`layer`'s output in `model`'s own graph: for a nested model (a `build_classifier` backbone), the tensor
+    it produces when called inside `model`, not the nested model's inner output."""
+    graph = getattr(model, "_nodes", None) or ()  # Keras's node keys: f"{id(operation)}_ib-{index}"
+    for index, node in enumerate(getattr(layer, "_inbound_nodes", ())):
+        if f"{id(layer)}_ib-{index}" in graph and len(node.output_tensors) == 1:
+            return node.output_tensors[0]
+    return layer.output
 
 
 def functional(argument, model):

@@ -93,9 +93,13 @@ def delta(context, *, alpha=0.01, beta=0.01, probe_epochs=1):
     model = context.classifier(freeze=True)
     x, y = context.data
     probe = context.compile(model, loss=SPARSE).fit(x, y, **context.fit_kwargs(epochs=probe_epochs))
-    attention = delta_attention(model, x, y, batch_size=context.batch_size)
+    # The paper's term is on the backbone's feature maps (before pooling), when the backbone gives maps.
+    backbone = getattr(model, "backbone", None)
+    maps = backbone is not None and backbone in model.layers and len(backbone.output.shape) == 4
+    feature_layer = backbone.name if maps else None
+    attention = delta_attention(model, x, y, feature_layer=feature_layer, batch_size=context.batch_size)
     set_trainable(model, "all", train_batchnorm=bool(context.build_options.get("train_batchnorm", False)))
-    wrapped = DELTAModel(model, alpha=alpha, beta=beta, attention=attention)
+    wrapped = DELTAModel(model, alpha=alpha, beta=beta, attention=attention, feature_layer=feature_layer)
     return _fit(context, model, wrapped, "delta_model", {"attention": attention, "probe_history": probe})
 
 

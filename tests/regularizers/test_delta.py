@@ -100,3 +100,19 @@ class TestDeltaAttention(TestCase):
             kt.regularizers.delta_attention(net, IMAGES, np.full(6, 5))
         with pytest.raises(TypeError, match="`model`"):
             kt.regularizers.delta_attention("model.keras", IMAGES, LABELS)
+
+
+def test_feature_maps_of_a_nested_build_classifier_backbone():
+    """`feature_layer` naming the nested backbone reads its maps in the classifier's own graph."""
+    keras.utils.set_random_seed(0)
+    inputs = keras.Input((6, 6, 1))
+    backbone = keras.Model(inputs, keras.layers.Conv2D(3, 3, name="conv")(inputs), name="trunk")
+    model = kt.build_classifier(backbone, 2, input_shape=(6, 6, 1), preprocessing="unit", freeze=False)
+    x = RNG.uniform(0, 255, (6, 6, 6, 1)).astype("float32")
+    attention = kt.regularizers.delta_attention(model, x, LABELS, feature_layer="trunk")
+    assert attention.shape == (3,)
+    delta = kt.models.DELTAModel(model, alpha=1.0, beta=0.0, attention=attention, feature_layer="trunk")
+    assert delta.penalty(x) == 0.0
+    conv = backbone.get_layer("conv")
+    conv.kernel.assign(conv.kernel + 0.5)
+    assert float(delta.penalty(x)) > 0.0
