@@ -106,6 +106,9 @@ def log_probabilities(outputs, from_logits):
 
 def probabilities(outputs, from_logits, temperature=1.0):
     """float32 class probabilities `softmax(logits / temperature)`."""
+    if temperature == 1.0:  # the outputs themselves, or one softmax (fewer ops per step than via the log)
+        outputs = ops.cast(outputs, "float32")
+        return ops.softmax(outputs, axis=-1) if from_logits else outputs
     logp = log_probabilities(outputs, from_logits)
     if temperature != 1.0:
         logp = logp / temperature
