@@ -1,6 +1,7 @@
 """Domain adaptation strategies: labelled source, unlabelled target (`"dann"`, `"cdan"`, `"mmd"`, `"coral"`, `"jan"`,
 `"bsp"`, `"mcc"`, `"afn"`, `"entropy"`)."""
 
+from keras_transfer import _checks
 from keras_transfer.domain_adaptation.afn import AFN
 from keras_transfer.domain_adaptation.bsp import BSP
 from keras_transfer.domain_adaptation.conditional_domain_adversarial_head import ConditionalDomainAdversarialHead
@@ -61,24 +62,30 @@ def jan(context, *, alignment_weight=1.0, freeze=False):
     return _adapt(context, JMMD(), alignment_weight, freeze, False)
 
 
+def _term(term, option, weight, **kwargs):
+    """`term(weight=..., **kwargs)`, its weight checked under the strategy option's own name."""
+    return term(weight=_checks.check_float(option, weight, minimum=0.0), **kwargs)
+
+
 def bsp(context, *, alignment_weight=1.0, bsp_weight=1e-4, hidden_units=(256, 256), freeze=False):
     """DANN plus batch spectral penalization of the largest singular values of the features."""
-    return _adapt(context, DomainAdversarialHead(hidden_units), alignment_weight, freeze, True, [BSP(weight=bsp_weight)])
+    term = _term(BSP, "bsp_weight", bsp_weight)
+    return _adapt(context, DomainAdversarialHead(hidden_units), alignment_weight, freeze, True, [term])
 
 
 def mcc(context, *, mcc_weight=1.0, temperature=2.5, freeze=False):
     """Minimum class confusion on the target predictions, no alignment."""
-    return _adapt(context, None, 1.0, freeze, False, [MCC(temperature=temperature, weight=mcc_weight)])
+    return _adapt(context, None, 1.0, freeze, False, [_term(MCC, "mcc_weight", mcc_weight, temperature=temperature)])
 
 
 def afn(context, *, afn_weight=0.05, step=1.0, freeze=False):
     """Stepwise adaptive feature norm on both domains, no alignment."""
-    return _adapt(context, None, 1.0, freeze, False, [AFN(step=step, weight=afn_weight)])
+    return _adapt(context, None, 1.0, freeze, False, [_term(AFN, "afn_weight", afn_weight, step=step)])
 
 
 def entropy(context, *, entropy_weight=0.1, freeze=False):
     """Entropy minimisation of the target predictions, no alignment."""
-    return _adapt(context, None, 1.0, freeze, False, [TargetEntropy(weight=entropy_weight)])
+    return _adapt(context, None, 1.0, freeze, False, [_term(TargetEntropy, "entropy_weight", entropy_weight)])
 
 
 DOMAIN = dict(requires=("source", "target"), epochs=10)

@@ -172,3 +172,14 @@ class TestBadInput(TestCase):
         m = kt.models.DomainAdaptationModel(features, classifier, kt.losses.JMMD(), from_logits=True)
         assert m.from_logits is True
         kt.models.DomainAdaptationModel(features, classifier, kt.losses.MMD())  # MMD does not read predictions
+
+
+@pytest.mark.parametrize("strategy, option", [("bsp", "bsp_weight"), ("mcc", "mcc_weight"), ("afn", "afn_weight"),
+                                              ("entropy", "entropy_weight")])
+def test_strategy_options_are_named_in_errors(strategy, option):
+    """`kt.transfer(...)` with a bad term weight names the strategy's option, not the term's `weight`."""
+    from tests.strategies.test_transfer import X, X_TARGET, Y
+    from tests.test_case import tiny_backbone
+
+    with pytest.raises(ValueError, match=f"`{option}`.*Received: {option}=-1.0"):
+        kt.transfer(strategy, tiny_backbone(), source=(X, Y), target=X_TARGET, epochs=1, **{option: -1.0})
