@@ -27,8 +27,8 @@ selection ("own": its CV over the same gamma grid and ridge grid; KMM with its
 default gamma = 1 / n_features; k = 5; a default LogisticRegression). Both
 weight vectors are normalised to mean 1 before comparing. "ours vs ours" is
 our weights against ours with another seed (other centres / folds / chunks):
-the agreement to expect from the randomness alone.
-
+the agreement to expect from the randomness alone. Needs ADAPT (not a
+dependency): `pip install "adapt==0.4.5" cvxopt -c constraints.txt`.
     python -m benchmarks.importance_weights            # full (3 seeds), writes benchmarks/results/importance_weights.{md,json}
     python -m benchmarks.importance_weights --quick    # a smoke run in seconds, prints only
 """
