@@ -47,7 +47,7 @@ def describe_groups(model, groups=None, print_fn=print):
             status = "frozen"
         elif trainable == params:
             status = "trainable"
-        elif others and all(layer.trainable for layer in others) and not any(
+        elif others and all(_all_trainable(layer) for layer in others) and not any(
             layer.trainable for layer in weighted if is_batchnorm(layer)
         ):
             status = "trainable*"
@@ -63,6 +63,16 @@ def describe_groups(model, groups=None, print_fn=print):
         return text
     print_fn(text)
     return None
+
+
+def _all_trainable(layer):
+    """Whether `layer` trains all it can, BatchNorm aside (not so with LoRA's or adapters' frozen variables)."""
+    return layer.trainable and not any(
+        not variable.trainable
+        for sub in layer._flatten_layers(include_self=True, recursive=True)
+        if not is_batchnorm(sub)
+        for variable in sub._trainable_variables
+    )
 
 
 def _size(variable):

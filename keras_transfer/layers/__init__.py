@@ -6,12 +6,16 @@ from keras_transfer.domain_adaptation.conditional_domain_adversarial_head import
 from keras_transfer.domain_adaptation.domain_adversarial_head import DomainAdversarialHead
 from keras_transfer.domain_adaptation.gradient_reversal import GradientReversal
 from keras_transfer.generative.pseudo_ssl_generator import PseudoSSLGenerator
+from keras_transfer.peft.adapter import BottleneckAdapter
+from keras_transfer.peft.adapter_encoder import AdapterTransformerEncoder
 from keras_transfer.regularizers.stochnorm import StochNorm
 from keras_transfer.ssl.strong_augment import StrongAugment
 from keras_transfer.ssl.weak_augment import WeakAugment
 from keras_transfer.text.pooling import TextPooling
 
 __all__ = [
+    "AdapterTransformerEncoder",
+    "BottleneckAdapter",
     "ConditionalDomainAdversarialHead",
     "DomainAdversarialHead",
     "FreezableDropout",
