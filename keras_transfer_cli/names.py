@@ -38,4 +38,5 @@ STRATEGY_NAMES = (
     "lp_ft",
     "wise_ft",
     "model_soup",
+    "adapters",
 )

@@ -377,6 +377,19 @@ CASES = [
     _c("StochNorm-p-above-one", "StochNorm",
        _bare(lambda: kt.layers.StochNorm(p=1.5)),
        ValueError, r"`p`.*Received: p=1.5"),
+    # --- parameter-efficient tuning: adapters -------------------------------
+    _c("add_adapters-reduction-factor-zero", "add_adapters",
+       _on(tiny_classifier, lambda m: kt.peft.add_adapters(m, reduction_factor=0)),
+       ValueError, r"`reduction_factor`.*> 0.*Received: reduction_factor=0"),
+    _c("add_adapters-no-feature-maps", "add_adapters",
+       _bare(lambda: kt.peft.add_adapters(nets.trunk_and_heads()[1])),
+       ValueError, r"`model`.*feature maps.*Received: model='target'"),
+    _c("add_adapters-unknown-layer", "add_adapters",
+       _on(tiny_classifier, lambda m: kt.peft.add_adapters(m, where=["block9_conv"])),
+       ValueError, r"`where`.*No layer 'block9_conv'.*Did you mean"),
+    _c("BottleneckAdapter-units-zero", "BottleneckAdapter",
+       _bare(lambda: kt.layers.BottleneckAdapter(0)),
+       ValueError, r"`units`.*>= 1.*Received: units=0"),
     # --- few-shot, L2-SP ---------------------------------------------------
     _c("evaluate_episodes-nan-embeddings", "evaluate_episodes",
        _bare(lambda: kt.few_shot.evaluate_episodes(

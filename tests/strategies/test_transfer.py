@@ -58,6 +58,7 @@ CASES = {
     "lp_ft": dict(data=(X, Y), probe_epochs=3, patience=1),
     "wise_ft": dict(data=(X, Y), probe_epochs=3, patience=1, alphas=(0.5, 1.0)),
     "model_soup": dict(data=(X, Y), probe_epochs=3, patience=1, ingredients=2),
+    "adapters": dict(data=(X, Y), reduction_factor=2),
 }
 # Keys the history of the main `fit` must have, beyond loss/accuracy/val_*.
 EXTRA_KEYS = {
@@ -126,7 +127,7 @@ def test_strategy_trains_through_transfer(name):
     # The backbone copy keeps the given weights ("imagenet" = keep), then trains unless it is frozen.
     # Gradual unfreezing with 1 head epoch + 1 epoch has unfrozen only the top group.
     frozen = {"feature_extraction": ("block1_conv", "block3_conv"), "prototype": ("block1_conv", "block3_conv"),
-              "gradual": ("block1_conv",)}.get(name, ())
+              "gradual": ("block1_conv",), "adapters": ("block1_conv", "block3_conv")}.get(name, ())
     for layer_name, kernel in before.items():
         unchanged = np.array_equal(_kernel(model, layer_name), kernel)
         assert unchanged == (layer_name in frozen), f"{name}: {layer_name} unchanged={unchanged}"
