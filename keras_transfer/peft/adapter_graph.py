@@ -117,13 +117,14 @@ def adapter_layers(model):
     ]
 
 
-def freeze_all_but_adapters(model):
-    """Freezes every layer of functional `model` except its adapters.
+def freeze_all_but_adapters(model, train_layer_norm=False):
+    """Freezes every layer of functional `model` except its adapters (and LayerNorms if asked).
 
     `BottleneckAdapter`s train; `AdapterTransformerEncoder`s train their
     adapters (and LayerNorms if they were built so) and keep their own
-    weights frozen; everything else (BatchNorm in inference mode included)
-    is frozen.
+    weights frozen; `LayerNormalization` layers train with
+    `train_layer_norm`; everything else (BatchNorm in inference mode
+    included) is frozen.
     """
     model.trainable = True
     for layer in model.layers:
@@ -131,4 +132,6 @@ def freeze_all_but_adapters(model):
             layer.trainable = True
             layer._freeze_base()
         else:
-            layer.trainable = isinstance(layer, BottleneckAdapter)
+            layer.trainable = isinstance(layer, BottleneckAdapter) or (
+                train_layer_norm and isinstance(layer, keras.layers.LayerNormalization)
+            )

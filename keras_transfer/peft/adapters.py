@@ -61,9 +61,11 @@ def add_adapters(model, *, reduction_factor=16, where="auto", activation="relu",
             a list of both; for images, a list of backbone layer names to put
             an adapter after. Defaults to `"auto"`.
         activation: the adapters' nonlinearity. Defaults to `"relu"`.
-        train_layer_norm: text only: whether the LayerNorms inside the
-            transformer layers train (the paper trains them). Defaults to
-            `True`.
+        train_layer_norm: whether LayerNorms train too, as in the paper:
+            the two inside each adapted transformer layer (the embeddings'
+            stays frozen), and every `LayerNormalization` of an image
+            backbone (e.g. ConvNeXt; VGG16 and MobileNetV2 have none).
+            Defaults to `True`.
 
     Returns:
         A new model of the same kind (`TextClassifier`, `TransferClassifier`,
@@ -104,7 +106,7 @@ def add_adapters(model, *, reduction_factor=16, where="auto", activation="relu",
     if isinstance(model, TextPipelineModel):
         return _text_model(model, _text_positions(where), train_layer_norm, **options)
     if isinstance(model, TransferClassifier):
-        return _image_classifier(model, where, **options)
+        return _image_classifier(model, where, train_layer_norm, **options)
     if not hub.is_functional(model) or not model.inputs:
         raise _checks.invalid("model", SUPPORTED, model, error=TypeError)
     if adapter_graph.transformer_encoders(model) or len(model.inputs) > 1:  # a keras-hub text backbone
@@ -114,7 +116,7 @@ def add_adapters(model, *, reduction_factor=16, where="auto", activation="relu",
     targets = _image_targets(model, graph.generic_groups(model), where)
     adapted = adapter_graph.insert_after(model, targets, **options)
     adapter_graph.copy_weights(model, adapted)
-    adapter_graph.freeze_all_but_adapters(adapted)
+    adapter_graph.freeze_all_but_adapters(adapted, train_layer_norm)
     return adapted
 
 
@@ -183,7 +185,7 @@ def output_rank(layer):
     return adapter_graph.output_rank_and_width(layer)[0]
 
 
-def _image_classifier(model, where, **options):
+def _image_classifier(model, where, train_layer_norm, **options):
     """A `TransferClassifier` on an adapted copy of its backbone; head and preprocessing copied."""
     backbone = model.backbone
     groups = {name: [backbone.get_layer(n) for n in names] for name, names in (model.backbone_groups or {}).items()}
@@ -202,6 +204,5 @@ def _image_classifier(model, where, **options):
     adapter_graph.copy_weights(model, adapted)
     for layer in adapted.layers:
         layer.trainable = layer.name in model._head_layer_names
-    adapted.backbone.trainable = True
-    adapter_graph.freeze_all_but_adapters(adapted.backbone)
+    adapter_graph.freeze_all_but_adapters(adapted.backbone, train_layer_norm)
     return adapted

@@ -125,6 +125,15 @@ class TestImageAdapters(TestCase):
         assert {v.path.split("/")[0] for v in plain.trainable_weights} == {
             "block_2_add_adapter", "block_5_add_adapter", "out_relu_adapter"}
 
+    def test_layer_norms_of_an_image_backbone_train_on_request(self):
+        inputs = keras.Input((8, 8, 3))
+        x = keras.layers.Conv2D(4, 3, name="stem_conv")(inputs)
+        x = keras.layers.LayerNormalization(name="stem_norm")(x)
+        backbone = keras.Model(inputs, keras.layers.Conv2D(6, 3, name="stage_conv")(x))
+        for train_layer_norm, expected in ((True, {"stem_norm", "stage_conv_adapter"}), (False, {"stage_conv_adapter"})):
+            adapted = kt.peft.add_adapters(backbone, where=["stage_conv"], train_layer_norm=train_layer_norm)
+            assert {v.path.split("/")[0] for v in adapted.trainable_weights} == expected
+
     def test_bad_input_is_named(self):
         model = tiny_classifier()
         with pytest.raises(ValueError, match=r"`where`.*No layer 'block1_cnv'.*Did you mean 'block1_conv'"):
@@ -144,3 +153,20 @@ class TestImageAdapters(TestCase):
         with pytest.raises(TypeError, match=r"`model`.*functional convolutional keras.Model"):
             kt.peft.add_adapters(Subclassed())
         assert isinstance(kt.peft.add_adapters(tiny_backbone()), keras.Model)
+
+
+@pytest.mark.large
+@pytest.mark.parametrize("policy", ["mixed_float16", "mixed_bfloat16"])
+def test_text_adapters_train_under_mixed_precision(tiny_preset, policy):
+    keras.config.set_dtype_policy(policy)
+    try:
+        model = kt.peft.add_adapters(kt.build_text_classifier(tiny_preset, 2))
+        encoder = model.backbone.get_layer("transformer_layer_0")
+        assert encoder.feedforward_adapter.compute_dtype == policy.split("_")[1]
+        assert encoder.feedforward_adapter.up.kernel.dtype == "float32"
+        model.compile(keras.optimizers.Adam(1e-2), "sparse_categorical_crossentropy")
+        history = model.fit(TEXTS, LABELS, epochs=2, batch_size=4, verbose=0)
+        assert np.isfinite(history.history["loss"]).all()
+        assert model.predict(TEXTS, verbose=0).dtype == np.float32
+    finally:
+        keras.config.set_dtype_policy("float32")
