@@ -25,6 +25,8 @@ STRATEGY_NAMES = (
     "mcc",
     "afn",
     "entropy",
+    "adda",
+    "wdgrl",
     "fixmatch",
     "pseudo_label",
     "mean_teacher",
