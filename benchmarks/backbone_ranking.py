@@ -296,13 +296,14 @@ def main(argv=None):
     print(f"backbone ranking benchmark: {platform.node()}, {os.cpu_count()} CPUs, seeds {args.seeds}", flush=True)
     records = run(args, log=lambda message: print(message, flush=True))
     wall = time.time() - start
-    report = summarize(records, args, wall)
-    print("\n" + report + f"\ntotal {wall:.0f} s")
-    if not args.quick:
+    if not args.quick:  # the raw records first: a failing summary must not lose an hour of runs
         os.makedirs(RESULTS, exist_ok=True)
         with open(os.path.join(RESULTS, "backbone_ranking.jsonl"), "w") as handle:
             for record in records:
                 handle.write(json.dumps(record) + "\n")
+    report = summarize(records, args, wall)
+    print("\n" + report + f"\ntotal {wall:.0f} s")
+    if not args.quick:
         with open(os.path.join(RESULTS, "backbone_ranking.md"), "w") as handle:
             handle.write(report)
     return 0
