@@ -25,6 +25,8 @@ STRATEGY_NAMES = (
     "mcc",
     "afn",
     "entropy",
+    "mcd",
+    "mdd",
     "adda",
     "wdgrl",
     "fixmatch",

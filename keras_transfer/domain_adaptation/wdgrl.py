@@ -198,11 +198,6 @@ class WDGRL(SeparateAdversaryOptimizer, DomainAdaptationModel):
             self._train_adversary(tape, scaled)
         return penalty
 
-    def fit(self, x=None, y=None, *args, **kwargs):
-        """`keras.Model.fit`; in-memory batches and `sample_weight` are checked first."""
-        _adversary.check_sample_weight(x, kwargs.get("sample_weight"))
-        return super().fit(x, y, *args, **kwargs)
-
     def _alignment_loss(self, features, predictions, n_source, training):
         """The critic's updates on the (fixed) feature batch, then its estimate, differentiable in the features."""
         source, target = features[:n_source], features[n_source:]
