@@ -13,6 +13,7 @@ and append a `Method` to `METHODS` below (or, from another module,
 import dataclasses
 import functools
 
+from benchmarks.parity import adversaries
 from benchmarks.parity import deep
 from benchmarks.parity import instance
 
@@ -60,6 +61,21 @@ METHODS = [
               "ours: median-distance width; ADAPT: its default width"),
     _instance("nearest_neighbors", "NearestNeighborsWeighting(k=5, its default)", "ours: k=1, count + 1"),
     _instance("discriminator", "IWC(LogisticRegression()), C = 1", "ours: C by 3-fold CV"),
+    Method("adda", adversaries.ours_adda, adversaries.adapt_adda, "ADDA(pretrain=True, pretrain__epochs=epochs)",
+           pairs=("moons", "digits"),
+           notes="stage 1 source-only for `epochs` epochs, then stage 2 for `epochs`; the same GAN losses "
+                 "(discriminator -log D(s) - log(1 - D(t)), target encoder -log D(t)), simultaneous updates, "
+                 "Adam for both players; ours: stage 1 is a plain Keras fit, stage 2 `models.ADDA`"),
+    Method("wdgrl", adversaries.ours_wdgrl, adversaries.adapt_wdgrl, "WDGRL(lambda_=0.1, gamma=10)",
+           pairs=("moons", "digits"), options={"lambda_": 0.1, "gamma": 10.0, "critic_steps": 1},
+           notes="ADAPT's defaults, one critic update per step on both sides; ADAPT updates critic and encoder "
+                 "from the same forward pass, ours the encoder after the critic (the paper's order); ADAPT's "
+                 "penalty sums over no axis for (batch, d) features, so it pushes every partial derivative "
+                 "(not the gradient norm) to 1, ours is the per-example norm of WGAN-GP"),
+    Method("wdgrl_lambda1", adversaries.ours_wdgrl, adversaries.adapt_wdgrl, "WDGRL(lambda_=1, gamma=10)",
+           pairs=("moons", "digits"), options={"lambda_": 1.0, "gamma": 10.0, "critic_steps": 1},
+           notes="as wdgrl, lambda 1 on both sides (our default): ADAPT's per-coordinate penalty lets its critic be "
+                 "about sqrt(d) = 8 times steeper on 64-d features, so the same lambda aligns harder on its side"),
 ]
 
 

@@ -98,7 +98,15 @@ class SeparateAdversaryOptimizer:
     def compile(self, *args, **kwargs):
         super().compile(*args, **kwargs)
         if self._copies_optimizer:
-            setattr(self, self._adversary_optimizer, keras.optimizers.deserialize(keras.optimizers.serialize(self.optimizer)))
+            try:
+                copy = keras.optimizers.deserialize(keras.optimizers.serialize(self.optimizer))
+            except (NotImplementedError, TypeError) as error:  # a schedule without `get_config` or not registered
+                raise _checks.invalid(
+                    self._adversary_optimizer, "an optimizer of its own: the compiled optimizer cannot be copied "
+                    "(register its learning-rate schedule with keras.saving.register_keras_serializable and give "
+                    "it a get_config, or pass one)", None, hint=str(error).split("\n")[0],
+                ) from error
+            setattr(self, self._adversary_optimizer, copy)
         self._build_adversary_optimizer()
 
     def compile_from_config(self, config):

@@ -164,3 +164,16 @@ def test_bad_training_data_is_named_before_training():
     with pytest.raises(ValueError, match=r"`source`.*non-negative sample weights"):
         data(weights=(-np.ones(len(Y_S)),))
     assert all(np.array_equal(w.numpy(), b) for w, b in zip(wdgrl.weights, before))
+
+
+def test_an_optimizer_that_cannot_be_copied_names_critic_optimizer():
+    class Halving(keras.optimizers.schedules.LearningRateSchedule):  # no get_config: Keras cannot copy it
+        def __call__(self, step):
+            return 0.1 * 0.5 ** ops.cast(step, "float32")
+
+    with pytest.raises(ValueError, match=r"`critic_optimizer`.*cannot be copied.*get_config"):
+        model().compile(keras.optimizers.SGD(Halving()), "sparse_categorical_crossentropy")
+    given = keras.optimizers.Adam(1e-3)
+    wdgrl = model(critic_optimizer=given)
+    wdgrl.compile(keras.optimizers.SGD(Halving()), "sparse_categorical_crossentropy")
+    assert wdgrl.critic_optimizer is given and wdgrl.get_config()["critic_optimizer"]["class_name"] == "Adam"
