@@ -22,6 +22,7 @@ from keras_transfer import layers  # noqa: E402
 from keras_transfer import losses  # noqa: E402
 from keras_transfer import models  # noqa: E402
 from keras_transfer import optimizers  # noqa: E402
+from keras_transfer import peft  # noqa: E402
 from keras_transfer import regularizers  # noqa: E402
 from keras_transfer import robust_fine_tuning  # noqa: E402
 from keras_transfer import selection  # noqa: E402
@@ -76,6 +77,7 @@ __all__ = [
     "lr_find",
     "models",
     "optimizers",
+    "peft",
     "regularizers",
     "robust_fine_tuning",
     "selection",
