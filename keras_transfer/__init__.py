@@ -54,6 +54,7 @@ from keras_transfer.distill import recipes as _distill  # noqa: E402, F401
 from keras_transfer.generative import recipes as _generative  # noqa: E402, F401
 from keras_transfer.test_time import recipes as _test_time  # noqa: E402, F401
 from keras_transfer.robust_fine_tuning import recipes as _robust_fine_tuning  # noqa: E402, F401
+from keras_transfer.peft import recipes as _peft  # noqa: E402, F401
 
 __version__ = "0.1.0"
 

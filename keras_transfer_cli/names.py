@@ -38,4 +38,9 @@ STRATEGY_NAMES = (
     "lp_ft",
     "wise_ft",
     "model_soup",
+    "lora",
+    "rslora",
+    "dora",
+    "lora_plus",
+    "ia3",
 )

@@ -52,3 +52,14 @@ class TestTextPEFT(TestCase):
             kt.peft.lora(base, targets=["querry"])
         with pytest.raises(ValueError, match=r"`peft`.*None with `lora_rank`"):
             kt.models.TextClassifier(base.backbone, base.preprocessor, 2, lora_rank=2, peft={"method": "lora", "rank": 2})
+
+
+def test_the_text_strategy_takes_a_peft_method(tiny_preset):
+    model, history = kt.transfer("text", tiny_preset, (TEXTS, LABELS), peft="lora_plus", lora_rank=2, epochs=1,
+                                 batch_size=4, seed=0, verbose=0)
+    assert model.peft == {"method": "lora", "rank": 2, "alpha": None, "targets": None}
+    assert model.optimizer.multiplier(model.lora_variables[1]) == 16.0  # a B factor
+    assert {v.path for v in model.trainable_variables} == {v.path for v in model.lora_variables} | {
+        "predictions/kernel", "predictions/bias"}
+    with pytest.raises(ValueError, match=r"`peft`.*Received: peft='lorra'.*Did you mean 'lora'"):
+        kt.transfer("text", tiny_preset, (TEXTS, LABELS), peft="lorra")

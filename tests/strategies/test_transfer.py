@@ -58,6 +58,11 @@ CASES = {
     "lp_ft": dict(data=(X, Y), probe_epochs=3, patience=1),
     "wise_ft": dict(data=(X, Y), probe_epochs=3, patience=1, alphas=(0.5, 1.0)),
     "model_soup": dict(data=(X, Y), probe_epochs=3, patience=1, ingredients=2),
+    "lora": dict(data=(X, Y), rank=2),
+    "rslora": dict(data=(X, Y), rank=2),
+    "dora": dict(data=(X, Y), rank=2),
+    "lora_plus": dict(data=(X, Y), rank=2),
+    "ia3": dict(data=(X, Y)),
 }
 # Keys the history of the main `fit` must have, beyond loss/accuracy/val_*.
 EXTRA_KEYS = {
