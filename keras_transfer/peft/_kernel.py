@@ -168,13 +168,17 @@ class PeftKernel:
 
     def merged_kernel(self):
         """`K'` in float32: the plain kernel that computes what this layer computes."""
-        kernel = ops.cast(self._kernel, "float32")
+
+        def read(variable):  # under a mixed policy, `call` reads variables in the compute dtype
+            return ops.cast(variable, "float32")
+
+        kernel = read(self._kernel)
         if self.lora_rank:
-            kernel = kernel + self.scale * ops.matmul(self.lora_kernel_a, self.lora_kernel_b)
+            kernel = kernel + self.scale * ops.matmul(read(self.lora_kernel_a), read(self.lora_kernel_b))
         if self.dora:
-            kernel = self.magnitude * kernel / ops.stop_gradient(self._column_norm(kernel))
+            kernel = read(self.magnitude) * kernel / ops.stop_gradient(self._column_norm(kernel))
         if self.ia3:
-            kernel = kernel * self.ia3_scale
+            kernel = kernel * read(self.ia3_scale)
         return kernel
 
     @property

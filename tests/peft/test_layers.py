@@ -114,3 +114,19 @@ def test_bad_input_is_named():
         kt.layers.PeftConv2D(3, 3, dora=True)
     with pytest.raises(ValueError, match=r"`lora_rank`.*would add nothing"):
         kt.layers.PeftEinsumDense("ab,bc->ac", output_shape=3)
+
+
+@pytest.mark.parametrize("policy", ["mixed_float16", "mixed_bfloat16"])
+def test_mixed_precision_trains_the_float32_factors(policy):
+    keras.config.set_dtype_policy(policy)
+    inputs = keras.Input((6, 6, 3))
+    x = kt.layers.PeftConv2D(4, 3, lora_rank=2, dora=True, name="conv")(inputs)
+    x = kt.layers.PeftDense(3, ia3="output", name="dense")(keras.layers.Flatten()(x))
+    model = keras.Model(inputs, keras.layers.Activation("softmax", dtype="float32")(x))
+    model.compile(keras.optimizers.Adam(0.01), "sparse_categorical_crossentropy", jit_compile=True)
+    layer = model.get_layer("conv")
+    assert layer.lora_kernel_b.dtype == layer.magnitude.dtype == "float32"
+    before = [v.numpy().copy() for v in model.trainable_variables]
+    history = model.fit(RNG.normal(size=(8, 6, 6, 3)), np.arange(8) % 3, epochs=2, verbose=0)
+    assert np.isfinite(history.history["loss"]).all()
+    assert all(not np.array_equal(b, v.numpy()) for b, v in zip(before, model.trainable_variables))
