@@ -17,6 +17,7 @@ from keras_transfer.text.pipeline import ON_TOO_LONG, TextPipelineModel
 from keras_transfer.text.text_encoder import (
     TextEncoder,
     check_backbone,
+    check_peft,
     check_pooling,
     encode,
     prepare_backbone,
@@ -124,11 +125,7 @@ class TextClassifier(TextPipelineModel):
             lora_rank = _checks.check_int("lora_rank", lora_rank, minimum=1)
             if peft is not None:
                 raise _checks.invalid("peft", "None with `lora_rank` (which is LoRA of that rank)", peft)
-        spec = peft_spec.check_spec("lora", lora_rank) if lora_rank is not None else peft
-        if peft is not None:
-            if not isinstance(peft, dict):
-                raise _checks.invalid("peft", 'None or a dict {"method", "rank", "alpha", "targets"}', peft, error=TypeError)
-            spec = peft_spec.check_spec(**peft)
+        spec = peft_spec.check_spec("lora", lora_rank) if lora_rank is not None else check_peft(peft)
 
         # === Layers ===
         prepare_backbone(backbone, pooling)
@@ -167,6 +164,7 @@ class TextClassifier(TextPipelineModel):
         self.activation = activation
         self.lora_rank = lora_rank
         self.peft = None if peft is None else spec
+        self._peft_spec = spec
         self.on_too_long = on_too_long
         self._features_dim = int(features.shape[-1])
         self._head_layer_names = [layer.name for layer in head_layers] + ["predictions"]
@@ -190,6 +188,7 @@ class TextClassifier(TextPipelineModel):
             self.preprocessor,
             pooling=self.pooling,
             on_too_long=self.on_too_long,
+            peft=self._peft_spec,
             name=f"{self.name}_encoder",
         )
 

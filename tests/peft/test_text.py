@@ -47,6 +47,9 @@ class TestTextPEFT(TestCase):
         merged = kt.peft.merge(model)
         self.assertAllClose(merged.predict(TEXTS, verbose=0), model.predict(TEXTS, verbose=0), atol=1e-5)
         assert merged.lora_rank is None and not merged.lora_variables
+        # The encoder alone (sharing the adapted backbone) records the spec too: it saves and loads.
+        encoder = self.run_model_saving_test(model.feature_extractor, TEXTS, atol=1e-5)
+        assert encoder.peft == {"method": "lora", "rank": 2, "alpha": None, "targets": None}
         base = kt.build_text_classifier(tiny_preset, 2)
         with pytest.raises(ValueError, match=r"`targets`.*Received: targets='querry'.*Did you mean 'query'"):
             kt.peft.lora(base, targets=["querry"])
