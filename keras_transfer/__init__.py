@@ -22,6 +22,7 @@ from keras_transfer import layers  # noqa: E402
 from keras_transfer import losses  # noqa: E402
 from keras_transfer import models  # noqa: E402
 from keras_transfer import optimizers  # noqa: E402
+from keras_transfer import peft  # noqa: E402
 from keras_transfer import regularizers  # noqa: E402
 from keras_transfer import robust_fine_tuning  # noqa: E402
 from keras_transfer import selection  # noqa: E402
@@ -53,6 +54,7 @@ from keras_transfer.distill import recipes as _distill  # noqa: E402, F401
 from keras_transfer.generative import recipes as _generative  # noqa: E402, F401
 from keras_transfer.test_time import recipes as _test_time  # noqa: E402, F401
 from keras_transfer.robust_fine_tuning import recipes as _robust_fine_tuning  # noqa: E402, F401
+from keras_transfer.peft import recipes as _peft  # noqa: E402, F401
 
 __version__ = "0.1.0"
 
@@ -76,6 +78,7 @@ __all__ = [
     "lr_find",
     "models",
     "optimizers",
+    "peft",
     "regularizers",
     "robust_fine_tuning",
     "selection",

@@ -42,4 +42,9 @@ STRATEGY_NAMES = (
     "lp_ft",
     "wise_ft",
     "model_soup",
+    "lora",
+    "rslora",
+    "dora",
+    "lora_plus",
+    "ia3",
 )

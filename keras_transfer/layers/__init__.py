@@ -7,6 +7,10 @@ from keras_transfer.domain_adaptation.domain_adversarial_head import DomainAdver
 from keras_transfer.domain_adaptation.gradient_reversal import GradientReversal
 from keras_transfer.domain_adaptation.margin_disparity_head import MarginDisparityHead
 from keras_transfer.generative.pseudo_ssl_generator import PseudoSSLGenerator
+from keras_transfer.peft.peft_conv1d import PeftConv1D
+from keras_transfer.peft.peft_conv2d import PeftConv2D
+from keras_transfer.peft.peft_dense import PeftDense
+from keras_transfer.peft.peft_einsum_dense import PeftEinsumDense
 from keras_transfer.regularizers.stochnorm import StochNorm
 from keras_transfer.ssl.strong_augment import StrongAugment
 from keras_transfer.ssl.weak_augment import WeakAugment
@@ -19,6 +23,10 @@ __all__ = [
     "GradientReversal",
     "ImagePreprocessing",
     "MarginDisparityHead",
+    "PeftConv1D",
+    "PeftConv2D",
+    "PeftDense",
+    "PeftEinsumDense",
     "PseudoSSLGenerator",
     "StochNorm",
     "StrongAugment",

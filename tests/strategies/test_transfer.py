@@ -62,6 +62,11 @@ CASES = {
     "model_soup": dict(data=(X, Y), probe_epochs=3, patience=1, ingredients=2),
     "adda": dict(source=(X, Y), target=X_TARGET, hidden_units=(8,)),
     "wdgrl": dict(source=(X, Y), target=X_TARGET, hidden_units=(8,), critic_steps=2),
+    "lora": dict(data=(X, Y), rank=2),
+    "rslora": dict(data=(X, Y), rank=2),
+    "dora": dict(data=(X, Y), rank=2),
+    "lora_plus": dict(data=(X, Y), rank=2),
+    "ia3": dict(data=(X, Y)),
 }
 # Keys the history of the main `fit` must have, beyond loss/accuracy/val_*.
 EXTRA_KEYS = {
