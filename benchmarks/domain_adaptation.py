@@ -48,6 +48,11 @@ GRID = {"source_only": (0.0,), "target_bn": (0.0,), "dann": (0.3, 1.0), "dann_pe
         "entropy": (0.1,)}
 # The add-on terms (`regularizers=`): the grid weight is the term's weight; `bsp` is DANN (lambda 1) + BSP.
 TERMS = {"bsp": kt.losses.BSP, "mcc": kt.losses.MCC, "afn": kt.losses.AFN, "entropy": kt.losses.TargetEntropy}
+# ADDA and WDGRL train their adversary with its own optimizer: `benchmarks/_adversarial_runs.py`.
+from benchmarks import _adversarial_runs  # noqa: E402
+
+METHODS += _adversarial_runs.METHODS
+GRID.update(_adversarial_runs.GRID)
 
 
 # ----------------------------------------------------------------------------- data
@@ -114,6 +119,7 @@ def classifier(features, num_classes=10, api=keras):
                           name="classifier")
 
 
+@keras.saving.register_keras_serializable(package="benchmarks")  # copied for the adversaries of ADDA and WDGRL
 class DannLearningRate(keras.optimizers.schedules.LearningRateSchedule):
     """lr_p = lr0 / (1 + 10 p) ** 0.75 (Ganin et al.)."""
 
@@ -123,6 +129,9 @@ class DannLearningRate(keras.optimizers.schedules.LearningRateSchedule):
     def __call__(self, step):
         p = keras.ops.cast(step, "float32") / self.total_steps
         return self.initial / (1.0 + 10.0 * p) ** 0.75
+
+    def get_config(self):
+        return {"initial": self.initial, "total_steps": self.total_steps}
 
 
 class Evaluate(keras.callbacks.Callback):
@@ -173,6 +182,8 @@ def run(pair, method, weight, seed, data, config):
         source = (tf.data.Dataset.from_tensor_slices((data["x_source"], data["y_source"]))
                   .shuffle(len(data["y_source"]), seed=seed).repeat().batch(batch).prefetch(-1))
         model.fit(source, epochs=epochs, steps_per_epoch=steps, callbacks=[evaluate], verbose=0)
+    elif method in _adversarial_runs.METHODS:
+        evaluate = _adversarial_runs.fit(method, weight, seed, data, config, features, head, optimizer, Evaluate)
     else:
         alignment, alignment_weight = alignment_for(method, weight)
         model = kt.models.DomainAdaptationModel(features, head, alignment=alignment, alignment_weight=alignment_weight,

@@ -61,7 +61,9 @@ def _classifier_outputs(outputs, activation, class_names):
 
 
 @keras_transfer_export("keras_transfer.export.export_saved_model")
-def export_saved_model(model, path, *, kind="classifier", class_names=None, feature_layer=None, overwrite=False):
+def export_saved_model(
+    model, path, *, kind="classifier", class_names=None, feature_layer=None, overwrite=False, merge=True
+):
     """Writes a SavedModel for TF Serving and TF Hub.
 
     The SavedModel takes the same raw inputs as the Keras model (e.g. images
@@ -86,6 +88,10 @@ def export_saved_model(model, path, *, kind="classifier", class_names=None, feat
     - Keras 3: `keras.layers.TFSMLayer(path)` (endpoint `"serve"`, the
       prediction tensor) or `call_endpoint="serving_default"` (the dict).
 
+    A model adapted with `keras_transfer.peft` (LoRA, rsLoRA, DoRA, IA3) is
+    exported merged (`keras_transfer.peft.merge`): plain kernels, none of
+    the methods' layers or variables, the same predictions.
+
     It is written to a temporary directory and renamed into place, so an
     interrupted export leaves a previous one intact.
 
@@ -102,6 +108,10 @@ def export_saved_model(model, path, *, kind="classifier", class_names=None, feat
             `feature_extractor`, the layer whose output are the features.
         overwrite: replace an existing non-empty directory. Defaults to
             `False` (refused before any work).
+        merge: fold the PEFT variables of a `keras_transfer.peft` model into
+            its kernels before exporting; `False` exports them as they are
+            (unmerged factors, e.g. to fine-tune the SavedModel further).
+            Defaults to `True`.
 
     Returns:
         The absolute path written.
@@ -126,6 +136,14 @@ def export_saved_model(model, path, *, kind="classifier", class_names=None, feat
     path = check_target(path, overwrite)
     if not model.built or not model.inputs:
         raise _checks.invalid("model", "a built model with a known input (call it once or build it)", model)
+    if not isinstance(merge, bool):
+        raise _checks.invalid("merge", "a bool", merge, error=TypeError)
+    if merge:
+        from keras_transfer.peft.merge import has_peft_layers
+        from keras_transfer.peft.merge import merge as merge_peft
+
+        if has_peft_layers(model):
+            model = merge_peft(model)
     raw_spec = getattr(model, "raw_input_spec", None)  # text models: raw strings, tokenized in the graph
     if raw_spec is None and len(model.inputs) != 1:
         raise _checks.invalid("model", "a model with exactly one input", model)

@@ -9,6 +9,10 @@ from keras_transfer.groups.naming import layer_groups
 def describe_groups(model, groups=None, print_fn=print):
     """Prints each group: its layers, parameters, what trains (or returns the table as text).
 
+    The `trainable` column counts the parameters the optimizer updates (for
+    a PEFT model, the LoRA / DoRA / IA3 variables inside frozen layers); the
+    last row totals the model and gives the share that trains.
+
     Like `model.summary()`, it prints and returns `None`, so
     `print(describe_groups(model))` or the REPL's echo does not show the table
     a second time; `print_fn=None` returns the text instead.
@@ -33,12 +37,15 @@ def describe_groups(model, groups=None, print_fn=print):
     ['block1', '3', '38,720']
     """
     mapping = layer_groups(model, groups)
+    # What the optimizer updates: a variable trains when the model lists it (a frozen container
+    # whose sublayers train, e.g. a transformer block with LoRA factors, reports none of its own).
+    trained = {id(v) for v in model.trainable_weights}
     header = f"{'group':<14}{'layers':>7}{'params':>14}{'trainable':>14}  state      layers (first .. last)"
     lines = [f"Layer groups of {model.name!r}", header]
     footnote = False
     for name, layers in mapping.items():
         params = sum(int(_size(v)) for layer in layers for v in layer.weights)
-        trainable = sum(int(_size(v)) for layer in layers for v in layer.trainable_weights)
+        trainable = sum(int(_size(v)) for layer in layers for v in layer.weights if id(v) in trained)
         weighted = [layer for layer in layers if layer.weights]
         others = [layer for layer in weighted if not is_batchnorm(layer)]
         if not weighted:
@@ -47,8 +54,11 @@ def describe_groups(model, groups=None, print_fn=print):
             status = "frozen"
         elif trainable == params:
             status = "trainable"
-        elif others and all(_all_trainable(layer) for layer in others) and not any(
-            layer.trainable for layer in weighted if is_batchnorm(layer)
+        elif (
+            len(others) < len(weighted)
+            and all(layer.trainable for layer in others)
+            and not any(layer.trainable for layer in weighted if is_batchnorm(layer))
+            and trainable == sum(int(_size(v)) for layer in others for v in layer.weights)
         ):
             status = "trainable*"
             footnote = True
@@ -56,6 +66,10 @@ def describe_groups(model, groups=None, print_fn=print):
             status = "partial"
         span = f"{layers[0].name} .. {layers[-1].name}" if layers else ""
         lines.append(f"{name:<14}{len(layers):>7}{params:>14,}{trainable:>14,}  {status:<10} {span}")
+    total = sum(int(_size(v)) for v in _unique(model.weights))
+    total_trainable = sum(int(_size(v)) for v in _unique(model.trainable_weights))
+    share = f"{total_trainable / total:.2%} of the parameters train" if total else ""
+    lines.append(f"{'total':<14}{'':>7}{total:>14,}{total_trainable:>14,}  {share}")
     if footnote:
         lines.append("* BatchNorm layers stay frozen (inference mode); see `train_batchnorm`.")
     text = "\n".join(lines)
@@ -65,14 +79,8 @@ def describe_groups(model, groups=None, print_fn=print):
     return None
 
 
-def _all_trainable(layer):
-    """Whether `layer` trains all it can, BatchNorm aside (not so with LoRA's or adapters' frozen variables)."""
-    return layer.trainable and not any(
-        not variable.trainable
-        for sub in layer._flatten_layers(include_self=True, recursive=True)
-        if not is_batchnorm(sub)
-        for variable in sub._trainable_variables
-    )
+def _unique(variables):
+    return list({id(v): v for v in variables}.values())
 
 
 def _size(variable):

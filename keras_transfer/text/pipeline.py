@@ -144,10 +144,10 @@ class TextPipelineModel(TransferModel, TextInputs, keras.Model):
         return list(trainable_groups)
 
     def _trainable_groups(self):
-        """The groups that currently train (`None` under LoRA, which manages its own state)."""
-        from keras_transfer.text import lora as lora_lib
+        """The groups that currently train (`None` under PEFT, which manages its own state)."""
+        from keras_transfer.peft._hub import peft_layers
 
-        if lora_lib.lora_layers(self.backbone):
+        if peft_layers(self.backbone):
             return None
         return [
             name

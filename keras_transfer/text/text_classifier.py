@@ -11,11 +11,13 @@ from keras_transfer.feature_extraction.transfer_classifier import (
     check_head_arguments,
 )
 from keras_transfer.groups import transformer
-from keras_transfer.text import lora as lora_lib
+from keras_transfer.peft import _hub as peft_hub
+from keras_transfer.peft import _spec as peft_spec
 from keras_transfer.text.pipeline import ON_TOO_LONG, TextPipelineModel
 from keras_transfer.text.text_encoder import (
     TextEncoder,
     check_backbone,
+    check_peft,
     check_pooling,
     encode,
     prepare_backbone,
@@ -66,8 +68,13 @@ class TextClassifier(TextPipelineModel):
         activation: `"auto"` (softmax; sigmoid when `num_classes=1`), `None`
             for logits, or an activation name.
         lora_rank: `None`, or the rank of LoRA factors added to the attention
-            query and value projections (keras-hub's `enable_lora`); then only
-            the LoRA factors and the head train. Defaults to `None`.
+            query and value projections (`keras_transfer.peft.lora` with
+            `alpha = rank`); then only the LoRA factors and the head train.
+            Defaults to `None`.
+        peft: `None`, or the PEFT spec the backbone is adapted with each time
+            the model is built (`{"method", "rank", "alpha", "targets"}`, set
+            by `keras_transfer.peft.lora`, `rslora`, `dora` and `ia3`, which
+            return the adapted model). Defaults to `None`.
         on_too_long: `"truncate"` (warn with a count for in-memory inputs) or
             `"error"`: texts longer than `preprocessor.sequence_length`.
             Defaults to `"truncate"`.
@@ -105,6 +112,7 @@ class TextClassifier(TextPipelineModel):
         dropout=0.0,
         activation="auto",
         lora_rank=None,
+        peft=None,
         on_too_long="truncate",
         trainable_groups=None,
         **kwargs,
@@ -115,11 +123,14 @@ class TextClassifier(TextPipelineModel):
         _checks.check_choice("on_too_long", on_too_long, ON_TOO_LONG)
         if lora_rank is not None:
             lora_rank = _checks.check_int("lora_rank", lora_rank, minimum=1)
+            if peft is not None:
+                raise _checks.invalid("peft", "None with `lora_rank` (which is LoRA of that rank)", peft)
+        spec = peft_spec.check_spec("lora", lora_rank) if lora_rank is not None else check_peft(peft)
 
         # === Layers ===
         prepare_backbone(backbone, pooling)
-        if lora_rank is not None:
-            lora_lib.enable_lora(backbone, lora_rank)
+        if spec is not None:
+            peft_hub.adapt_backbone(backbone, spec)
         head_activation = activation
         if activation == "auto":
             head_activation = "sigmoid" if num_classes == 1 else "softmax"
@@ -152,6 +163,8 @@ class TextClassifier(TextPipelineModel):
         self.dropout = dropout
         self.activation = activation
         self.lora_rank = lora_rank
+        self.peft = None if peft is None else spec
+        self._peft_spec = spec
         self.on_too_long = on_too_long
         self._features_dim = int(features.shape[-1])
         self._head_layer_names = [layer.name for layer in head_layers] + ["predictions"]
@@ -175,6 +188,7 @@ class TextClassifier(TextPipelineModel):
             self.preprocessor,
             pooling=self.pooling,
             on_too_long=self.on_too_long,
+            peft=self._peft_spec,
             name=f"{self.name}_encoder",
         )
 
@@ -193,7 +207,7 @@ class TextClassifier(TextPipelineModel):
     @property
     def lora_variables(self):
         """The LoRA factor variables of the backbone (empty without LoRA)."""
-        return lora_lib.lora_variables(self.backbone)
+        return [v for layer in peft_hub.peft_layers(self.backbone) if layer.lora_rank for v in layer.peft_variables[:2]]
 
     def get_config(self):
         config = super().get_config()
@@ -205,6 +219,7 @@ class TextClassifier(TextPipelineModel):
                 "dropout": self.dropout,
                 "activation": self.activation,
                 "lora_rank": self.lora_rank,
+                "peft": self.peft,
                 "on_too_long": self.on_too_long,
             }
         )

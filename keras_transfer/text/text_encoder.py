@@ -6,6 +6,8 @@ from keras_transfer import _checks
 from keras_transfer.api_export import keras_transfer_export
 from keras_transfer.backbones.freezable_dropout import make_dropout_freezable_in_place
 from keras_transfer.groups import transformer
+from keras_transfer.peft import _hub as peft_hub
+from keras_transfer.peft import _spec as peft_spec
 from keras_transfer.text.pipeline import ON_TOO_LONG, TextPipelineModel
 from keras_transfer.text.pooling import TextPooling
 
@@ -57,6 +59,15 @@ def encode(backbone, inputs, pooling):
     return TextPooling(pooling, name="text_pooling")([sequence, inputs["padding_mask"]])
 
 
+def check_peft(peft):
+    """The checked PEFT spec of a text model (`None`: none), as `keras_transfer.peft` records it."""
+    if peft is None:
+        return None
+    if not isinstance(peft, dict):
+        raise _checks.invalid("peft", 'None or a dict {"method", "rank", "alpha", "targets"}', peft, error=TypeError)
+    return peft_spec.check_spec(**peft)
+
+
 def prepare_backbone(backbone, pooling):
     """Dropout that respects freezing, and an unused pooler kept frozen."""
     make_dropout_freezable_in_place(backbone)
@@ -90,6 +101,9 @@ class TextEncoder(TextPipelineModel):
             frozen; `None` leaves the layers as they are. `get_config` records
             the groups training at save time, so a loaded model trains the
             same groups. Defaults to `None`.
+        peft: `None`, or the PEFT spec the backbone is adapted with (that of
+            the `TextClassifier` it comes from, see
+            `keras_transfer.models.TextClassifier`). Defaults to `None`.
 
     Call arguments:
         inputs: the preprocessor's output dict (`token_ids`, `padding_mask`,
@@ -108,13 +122,17 @@ class TextEncoder(TextPipelineModel):
     """
 
     def __init__(
-        self, backbone, preprocessor, *, pooling="mean", on_too_long="truncate", trainable_groups=None, **kwargs
+        self, backbone, preprocessor, *, pooling="mean", on_too_long="truncate", trainable_groups=None, peft=None,
+        **kwargs,
     ):
         check_backbone(backbone, preprocessor)
         check_pooling(pooling, backbone)
         _checks.check_choice("on_too_long", on_too_long, ON_TOO_LONG)
+        spec = check_peft(peft)
         # === Layers ===
         prepare_backbone(backbone, pooling)
+        if spec is not None:
+            peft_hub.adapt_backbone(backbone, spec)
 
         # === Functional Model ===
         inputs = backbone.input
@@ -126,6 +144,7 @@ class TextEncoder(TextPipelineModel):
         self.preprocessor = preprocessor
         self.pooling = pooling
         self.on_too_long = on_too_long
+        self.peft = spec
         self._set_trainable_groups(trainable_groups)
 
     @property
@@ -135,5 +154,5 @@ class TextEncoder(TextPipelineModel):
 
     def get_config(self):
         config = super().get_config()
-        config.update({"pooling": self.pooling, "on_too_long": self.on_too_long})
+        config.update({"pooling": self.pooling, "on_too_long": self.on_too_long, "peft": self.peft})
         return config

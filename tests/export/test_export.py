@@ -42,6 +42,30 @@ class TestExportSavedModel(TestCase):
         as_dict = keras.layers.TFSMLayer(path, call_endpoint="serving_default")(X)
         self.assertAllClose(as_dict["probabilities"], expected, atol=1e-5)
 
+    def test_peft_models_export_merged_and_agree_through_the_four_loaders(self, model, tmp_path):
+        import tensorflow_hub as hub
+        import tf_keras
+
+        adapted = kt.peft.dora(model, rank=2)
+        rng = np.random.default_rng(0)
+        for layer in adapted.backbone.layers:  # trained-looking factors and magnitudes: merging matters
+            for variable in getattr(layer, "peft_variables", []):
+                variable.assign(variable.numpy() + rng.normal(0, 0.3, variable.shape).astype("float32"))
+        expected = adapted.predict(X, verbose=0)
+        assert np.abs(expected - model.predict(X, verbose=0)).max() > 1e-3
+        path = kt.export.export_saved_model(adapted, tmp_path / "merged")
+        loaded = tf.saved_model.load(path)
+        assert not [v.name for v in loaded.variables if any(k in v.name for k in ("lora_kernel", "magnitude"))]
+        self.assertAllClose(loaded.signatures["serving_default"](images=tf.constant(X))["probabilities"], expected, atol=1e-5)
+        self.assertAllClose(hub.load(path)(X), expected, atol=1e-5)
+        legacy = tf_keras.Sequential([tf_keras.layers.InputLayer(input_shape=(32, 32, 3)), hub.KerasLayer(path)])
+        self.assertAllClose(legacy.predict(X, verbose=0), expected, atol=1e-5)
+        self.assertAllClose(keras.layers.TFSMLayer(path)(X), expected, atol=1e-5)
+        kept = kt.export.export_saved_model(adapted, tmp_path / "unmerged", merge=False)
+        assert len(tf.saved_model.load(kept).variables) == len(loaded.variables) + 3 * 3  # A, B, m per conv
+        with pytest.raises(TypeError, match="`merge`"):
+            kt.export.export_saved_model(adapted, tmp_path / "bad", merge="yes")
+
     def test_feature_vector_is_a_fine_tunable_hub_module(self, model, tmp_path):
         import tensorflow_hub as hub
         import tf_keras
