@@ -140,6 +140,7 @@ class DomainAdaptationModel(TransferModel, keras.Model):
         and Algorithm for Domain Adaptation", ICML 2019.
     """
 
+    _build_before_tracing = True
     _nested_config = ("feature_extractor", "classifier", "alignment")
 
     def __init__(self, feature_extractor, classifier, alignment, alignment_weight=1.0, joint_forward=True,
