@@ -27,6 +27,8 @@ STRATEGY_NAMES = (
     "entropy",
     "mcd",
     "mdd",
+    "adda",
+    "wdgrl",
     "fixmatch",
     "pseudo_label",
     "mean_teacher",

@@ -1,7 +1,10 @@
 """Domain adaptation strategies: labelled source, unlabelled target (`"dann"`, `"cdan"`, `"mmd"`, `"coral"`, `"jan"`,
-`"bsp"`, `"mcc"`, `"afn"`, `"entropy"`, `"mcd"`, `"mdd"`)."""
+`"bsp"`, `"mcc"`, `"afn"`, `"entropy"`, `"mcd"`, `"mdd"`, `"adda"`, `"wdgrl"`)."""
 
 from keras_transfer import _checks
+from keras_transfer.domain_adaptation._adversary import default_adversary
+from keras_transfer.domain_adaptation._mlp import check_hidden_units
+from keras_transfer.domain_adaptation.adda import ADDA
 from keras_transfer.domain_adaptation.afn import AFN
 from keras_transfer.domain_adaptation.bsp import BSP
 from keras_transfer.domain_adaptation.conditional_domain_adversarial_head import ConditionalDomainAdversarialHead
@@ -16,6 +19,7 @@ from keras_transfer.domain_adaptation.mcc import MCC
 from keras_transfer.domain_adaptation.mcd_model import MCDModel
 from keras_transfer.domain_adaptation.mmd import MMD
 from keras_transfer.domain_adaptation.target_entropy import TargetEntropy
+from keras_transfer.domain_adaptation.wdgrl import WDGRL
 from keras_transfer.strategies.registry import register_strategy
 from keras_transfer.strategies.strategy import Strategy
 
@@ -192,4 +196,57 @@ register_strategy(Strategy(
     options={"alignment_weight": 0.1, "margin": 4.0, "hidden_units": (256,), "freeze": False},
     page="domain_adaptation.md", section="mdd",
     builds=(DomainAdaptationModel, MarginDisparityHead, GradientReversalSchedule), **DOMAIN,
+))
+
+
+# === ADDA and WDGRL: the adversary trains with its own optimizer ===
+
+def _fit_on_both_domains(context, model):
+    context.compile(model, loss="sparse_categorical_crossentropy")
+    data = domain_adaptation_dataset(source=context.source, target=context.target, batch_size=context.batch_size,
+                                     num_classes=context.num_classes, seed=context.seed)
+    return model.fit(data, **context.fit_kwargs(batch_size=False))
+
+
+def adda(context, *, source_epochs=None, hidden_units=(500, 500)):
+    """Stage 1: a source-only fit; stage 2: a copy of its feature extractor trained against a discriminator."""
+    if source_epochs is not None:
+        source_epochs = _checks.check_int("source_epochs", source_epochs, minimum=1)
+    classifier = context.classifier(freeze=False)
+    source_history = context.fit_on_source(classifier, context.epochs if source_epochs is None else source_epochs)
+    model = ADDA(classifier.feature_extractor, classifier.head,
+                 discriminator=default_adversary(check_hidden_units(hidden_units), "discriminator"))
+    history = _fit_on_both_domains(context, model)
+    # The adapted classifier is a plain functional model; the source one stays as it was after stage 1.
+    return model.inference_model, history, {"adaptation_model": model, "source_model": classifier,
+                                            "source_history": source_history}
+
+
+def wdgrl(context, *, alignment_weight=1.0, gradient_penalty_weight=10.0, critic_steps=5, hidden_units=(100,),
+          freeze=False):
+    """Features and classifier against a Wasserstein critic with a gradient penalty."""
+    classifier = context.classifier(freeze=freeze)
+    model = WDGRL(classifier.feature_extractor, classifier.head,
+                  critic=default_adversary(check_hidden_units(hidden_units), "critic"),
+                  alignment_weight=alignment_weight, gradient_penalty_weight=gradient_penalty_weight,
+                  critic_steps=critic_steps, seed=context.seed)
+    history = _fit_on_both_domains(context, model)
+    return classifier, history, {"adaptation_model": model}
+
+
+register_strategy(Strategy(
+    "adda", adda,
+    paper='Tzeng et al., "Adversarial Discriminative Domain Adaptation", CVPR 2017',
+    when="A trained source model to keep as it is: learn a separate target feature extractor that fools a "
+         "domain discriminator.",
+    options={"source_epochs": None, "hidden_units": (500, 500)}, page="domain_adaptation.md", section="adda",
+    builds=(ADDA,), **DOMAIN,
+))
+register_strategy(Strategy(
+    "wdgrl", wdgrl,
+    paper='Shen et al., "Wasserstein Distance Guided Representation Learning for Domain Adaptation", AAAI 2018',
+    when="As DANN, with a Wasserstein critic: useful gradients even when the domains' features are far apart.",
+    options={"alignment_weight": 1.0, "gradient_penalty_weight": 10.0, "critic_steps": 5, "hidden_units": (100,),
+             "freeze": False},
+    page="domain_adaptation.md", section="wdgrl", builds=(WDGRL,), **DOMAIN,
 ))

@@ -15,6 +15,8 @@ from keras_transfer.regularizers.l2sp_model import L2SPModel
 from keras_transfer.regularizers.lwf import LwFModel
 from keras_transfer.text.text_classifier import TextClassifier
 from keras_transfer.text.text_encoder import TextEncoder
+from keras_transfer.domain_adaptation.adda import ADDA
+from keras_transfer.domain_adaptation.wdgrl import WDGRL
 
 __all__ = [
     "BSSModel",
@@ -28,4 +30,6 @@ __all__ = [
     "TextEncoder",
     "TransferClassifier",
     "TransferModel",
+    "ADDA",
+    "WDGRL",
 ]

@@ -203,6 +203,19 @@ def _stochnorm(spe):
     return model, model.fit(IMAGES, LABELS, batch_size=BATCH, epochs=EPOCHS, shuffle=False, verbose=0)
 
 
+def _adversarial(cls, **options):
+    """WDGRL or ADDA (the adversary's own optimizer), on the DomainAdaptationModel data."""
+
+    def case(spe):
+        model = cls(_dense_features(), _dense_classifier(), **options)
+        _compile(model, spe)
+        data = kt.data.domain_adaptation_dataset(source=(VECTORS, LABELS), target=TARGET_VECTORS, batch_size=BATCH,
+                                                 shuffle=False)
+        return model, model.fit(data, epochs=EPOCHS, verbose=0)
+
+    return case
+
+
 CASES = {
     "DomainAdaptationModel (DANN, dropout)": _domain_adaptation(
         lambda: kt.layers.DomainAdversarialHead((8,), dropout=0.5)),
@@ -235,6 +248,8 @@ CASES = {
     "BSSModel": _penalty_model("bss"),
     "DELTAModel": _penalty_model("delta"),
     "apply_stochnorm (StochNorm)": _stochnorm,
+    "WDGRL (interpolation weights drawn in the step)": _adversarial(kt.models.WDGRL, critic_steps=2, seed=0),
+    "ADDA": _adversarial(kt.models.ADDA),
 }
 
 

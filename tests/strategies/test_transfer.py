@@ -60,6 +60,8 @@ CASES = {
     "lp_ft": dict(data=(X, Y), probe_epochs=3, patience=1),
     "wise_ft": dict(data=(X, Y), probe_epochs=3, patience=1, alphas=(0.5, 1.0)),
     "model_soup": dict(data=(X, Y), probe_epochs=3, patience=1, ingredients=2),
+    "adda": dict(source=(X, Y), target=X_TARGET, hidden_units=(8,)),
+    "wdgrl": dict(source=(X, Y), target=X_TARGET, hidden_units=(8,), critic_steps=2),
 }
 # Keys the history of the main `fit` must have, beyond loss/accuracy/val_*.
 EXTRA_KEYS = {
@@ -88,6 +90,8 @@ EXTRA_KEYS = {
     "delta": {"delta_penalty"},
     "pp_pssl": {"unlabeled_loss", "mask_rate"},
     "distill": {"distillation_loss"},
+    "adda": {"discriminator_loss", "domain_accuracy"},
+    "wdgrl": {"task_loss", "alignment_loss", "gradient_penalty"},
 }
 
 
