@@ -14,6 +14,7 @@ import dataclasses
 import functools
 
 from benchmarks.parity import deep
+from benchmarks.parity import discrepancy
 from benchmarks.parity import instance
 
 
@@ -60,6 +61,17 @@ METHODS = [
               "ours: median-distance width; ADAPT: its default width"),
     _instance("nearest_neighbors", "NearestNeighborsWeighting(k=5, its default)", "ours: k=1, count + 1"),
     _instance("discriminator", "IWC(LogisticRegression()), C = 1", "ours: C by 3-fold CV"),
+    Method("mcd", discrepancy.ours_mcd, discrepancy.adapt_mcd, "MCD(pretrain=True, n_steps=1, pretrain__epochs=epochs/2)",
+           pairs=("moons", "digits"), options={"n": 1},
+           notes="not the same algorithm: ours is the paper's (per batch A, B, then C once: 3 updates), every epoch; "
+                 "ADAPT pretrains half the epochs source-only, then one simultaneous update per batch in which the "
+                 "encoder sees the target discrepancy alone"),
+    Method("mcd_n4", discrepancy.ours_mcd, discrepancy.adapt_mcd, "MCD(pretrain=True, n_steps=4, pretrain__epochs=epochs/2)",
+           pairs=("moons",), options={"n": 4}, notes="as mcd, 4 encoder updates per batch (the paper's digits n)"),
+    Method("mdd", discrepancy.ours_mdd, discrepancy.adapt_mdd, "MDD(lambda_=0.1, gamma=4)", pairs=("moons", "digits"),
+           notes="the same update, weight for weight (tests/domain_adaptation/test_adapt_twins.py): "
+                 "MarginDisparityHead(hidden_units=(), lambda_=0.1, margin=4), alignment_weight=1, joint_forward=False, "
+                 "no schedule; both auxiliary classifiers start as the task head times 1 + 0.01 N(0, 1)"),
 ]
 
 

@@ -5,6 +5,7 @@ import numpy as np
 from keras import ops
 
 from keras_transfer import _checks
+from keras_transfer.domain_adaptation._model_checks import check_sample_weight  # noqa: F401 (used by ADDA, WDGRL)
 from keras_transfer.domain_adaptation.domain_adaptation_model import _synced_replicas
 from keras_transfer.models import _outputs
 from keras_transfer.models import _replicas
@@ -52,22 +53,6 @@ def check_optimizer(name, value):
         raise _checks.invalid(name, "None (a copy of the compiled optimizer) or a Keras optimizer", value,
                               error=TypeError)
     return value
-
-
-def check_sample_weight(x, sample_weight):
-    """`fit(..., sample_weight=...)` on in-memory batches: one finite, non-negative weight per source example."""
-    if sample_weight is None:
-        return
-    weights = np.asarray(sample_weight)
-    if weights.dtype == object or not np.issubdtype(weights.dtype, np.number):
-        raise _checks.invalid("sample_weight", "an array of numbers", type(sample_weight).__name__, error=TypeError)
-    source = x.get("source") if isinstance(x, dict) else None
-    n = len(source) if hasattr(source, "__len__") else None
-    if weights.ndim == 0 or (n is not None and len(weights) != n):
-        raise _checks.invalid("sample_weight", f"one weight per source example ({n})",
-                              f"{weights.size if weights.ndim == 0 else len(weights)} weights")
-    if not np.all(np.isfinite(weights)) or np.any(weights < 0):
-        raise _checks.invalid("sample_weight", "finite, non-negative weights", f"weights from {weights.min()}")
 
 
 def batch_mean(values, weights=None):

@@ -9,7 +9,7 @@ from keras import ops
 from keras_transfer import _checks
 from keras_transfer.api_export import keras_transfer_export
 from keras_transfer.domain_adaptation._model_checks import check_batches
-from keras_transfer.domain_adaptation._model_checks import check_fit_weights
+from keras_transfer.domain_adaptation._model_checks import check_sample_weight
 from keras_transfer.domain_adaptation._model_checks import check_from_logits
 from keras_transfer.models.transfer_model import TransferModel
 from keras_transfer.models.transfer_model import check_model
@@ -155,7 +155,7 @@ class MCDModel(TransferModel, keras.Model):
         """`keras.Model.fit`; in-memory `x` is checked to be source and target batches first."""
         if isinstance(x, (dict, list, tuple)) or hasattr(x, "shape"):
             check_batches(x)
-            check_fit_weights(y, kwargs.get("sample_weight"))
+            check_sample_weight(x, kwargs.get("sample_weight"))
         if not self.feature_extractor.trainable_weights:
             warnings.warn(f"{self.name}: the feature extractor has no trainable weights, so step C (which trains "
                           "only it) updates nothing; only the classifiers adapt.", stacklevel=2)

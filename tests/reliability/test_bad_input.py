@@ -312,7 +312,7 @@ CASES = [
     _c("MCDModel-negative-sample-weight", "MCDModel",
        _on(lambda: _compiled_mcd(),
            lambda m: m.fit({"source": XS, "target": XS}, YS, sample_weight=-np.ones(10), epochs=1, verbose=0)),
-       ValueError, r"`sample_weight`.*non-negative.*Received: sample_weight=-1.0"),
+       ValueError, r"`sample_weight`.*non-negative.*Received: sample_weight='weights from -1.0'"),
     _c("MarginDisparityHead-margin-negative", "MarginDisparityHead",
        _bare(lambda: kt.layers.MarginDisparityHead(margin=-1.0)),
        ValueError, r"`margin`.*>= 0.*Received: margin=-1.0"),
