@@ -1,4 +1,5 @@
-"""Domain adaptation benchmark: source-only vs DANN, MMD, CORAL, CDAN on two real shifts.
+"""Domain adaptation benchmark: source-only vs DANN, MMD, CORAL, CDAN (and JAN, BSP, MCC, AFN, entropy, MCD, MDD)
+on two real shifts.
 
 Pairs (all offline):
   fmnist: Fashion-MNIST (labelled source) -> Fashion-MNIST-M (unlabelled target),
@@ -40,12 +41,14 @@ import numpy as np  # noqa: E402
 import keras_transfer as kt  # noqa: E402
 
 METHODS = ("source_only", "target_bn", "dann", "dann_per_domain", "mmd", "coral", "cdan", "jan", "bsp", "mcc", "afn",
-           "entropy")
+           "entropy", "mcd", "mdd")
 # Alignment weights tried per method (selected on the target validation split).
 # For the adversarial heads the weight is the final lambda of the DANN ramp.
 GRID = {"source_only": (0.0,), "target_bn": (0.0,), "dann": (0.3, 1.0), "dann_per_domain": (0.3, 1.0), "mmd": (1.0,),
         "coral": (10.0,), "cdan": (1.0,), "jan": (1.0,), "bsp": (1e-4,), "mcc": (1.0,), "afn": (0.05,),
-        "entropy": (0.1,)}
+        "entropy": (0.1,), "mcd": (1.0, 4.0), "mdd": (0.1, 1.0)}
+# mcd: the grid value is `generator_steps` (1, and the paper's n = 4 on digits); mdd: the top of the reversal ramp (the
+# feature extractor's weight; the auxiliary classifier learns at weight 1, as in TLlib's and ADAPT's MDD).
 # The add-on terms (`regularizers=`): the grid weight is the term's weight; `bsp` is DANN (lambda 1) + BSP.
 TERMS = {"bsp": kt.losses.BSP, "mcc": kt.losses.MCC, "afn": kt.losses.AFN, "entropy": kt.losses.TargetEntropy}
 # ADDA and WDGRL train their adversary with its own optimizer: `benchmarks/_adversarial_runs.py`.
@@ -148,6 +151,8 @@ class Evaluate(keras.callbacks.Callback):
 
 
 def alignment_for(method, weight):
+    if method == "mdd":
+        return kt.layers.MarginDisparityHead(hidden_units=(256,), margin=4.0), 1.0
     if method == "bsp":
         return kt.layers.DomainAdversarialHead(hidden_units=(256, 256)), 1.0
     if method in TERMS:
@@ -185,14 +190,18 @@ def run(pair, method, weight, seed, data, config):
     elif method in _adversarial_runs.METHODS:
         evaluate = _adversarial_runs.fit(method, weight, seed, data, config, features, head, optimizer, Evaluate)
     else:
-        alignment, alignment_weight = alignment_for(method, weight)
-        model = kt.models.DomainAdaptationModel(features, head, alignment=alignment, alignment_weight=alignment_weight,
-                                                joint_forward=method != "dann_per_domain",
-                                                regularizers=[TERMS[method](weight=weight)] if method in TERMS else None)
+        if method == "mcd":  # the grid value is generator_steps
+            model = kt.models.MCDModel(features, head, generator_steps=int(weight))
+        else:
+            alignment, alignment_weight = alignment_for(method, weight)
+            model = kt.models.DomainAdaptationModel(
+                features, head, alignment=alignment, alignment_weight=alignment_weight,
+                joint_forward=method != "dann_per_domain",
+                regularizers=[TERMS[method](weight=weight)] if method in TERMS else None)
         model.compile(optimizer, "sparse_categorical_crossentropy", metrics=["accuracy"])
         evaluate = Evaluate(data, lambda x: model.predict(x, batch_size=1024, verbose=0))
         callbacks = [evaluate]
-        if method in ("dann", "dann_per_domain", "cdan", "bsp"):
+        if method in ("dann", "dann_per_domain", "cdan", "bsp", "mdd"):
             callbacks.append(kt.callbacks.GradientReversalSchedule("dann", max_value=1.0 if method == "bsp" else weight,
                                                                    gamma=10.0))
         train = kt.data.domain_adaptation_dataset(

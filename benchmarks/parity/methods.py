@@ -15,6 +15,7 @@ import functools
 
 from benchmarks.parity import adversaries
 from benchmarks.parity import deep
+from benchmarks.parity import discrepancy
 from benchmarks.parity import instance
 
 
@@ -76,6 +77,17 @@ METHODS = [
            pairs=("moons", "digits"), options={"lambda_": 1.0, "gamma": 10.0, "critic_steps": 1},
            notes="as wdgrl, lambda 1 on both sides (our default): ADAPT's per-coordinate penalty lets its critic be "
                  "about sqrt(d) = 8 times steeper on 64-d features, so the same lambda aligns harder on its side"),
+    Method("mcd", discrepancy.ours_mcd, discrepancy.adapt_mcd, "MCD(pretrain=True, n_steps=1, pretrain__epochs=epochs/2)",
+           pairs=("moons", "digits"), options={"n": 1},
+           notes="not the same algorithm: ours is the paper's (per batch A, B, then C once: 3 updates), every epoch; "
+                 "ADAPT pretrains half the epochs source-only, then one simultaneous update per batch in which the "
+                 "encoder sees the target discrepancy alone"),
+    Method("mcd_n4", discrepancy.ours_mcd, discrepancy.adapt_mcd, "MCD(pretrain=True, n_steps=4, pretrain__epochs=epochs/2)",
+           pairs=("moons",), options={"n": 4}, notes="as mcd, 4 encoder updates per batch (the paper's digits n)"),
+    Method("mdd", discrepancy.ours_mdd, discrepancy.adapt_mdd, "MDD(lambda_=0.1, gamma=4)", pairs=("moons", "digits"),
+           notes="the same update, weight for weight (tests/domain_adaptation/test_adapt_twins.py): "
+                 "MarginDisparityHead(hidden_units=(), lambda_=0.1, margin=4), alignment_weight=1, joint_forward=False, "
+                 "no schedule; both auxiliary classifiers start as the task head times 1 + 0.01 N(0, 1)"),
 ]
 
 

@@ -4,6 +4,7 @@ import keras
 from keras import ops
 
 from keras_transfer import _checks
+from keras_transfer.domain_adaptation._model_checks import check_sample_weight  # noqa: F401 (used by ADDA, WDGRL)
 from keras_transfer.domain_adaptation.domain_adaptation_model import _synced_replicas
 from keras_transfer.models import _outputs
 from keras_transfer.models import _replicas

@@ -1,4 +1,4 @@
-"""Argument checks of `DomainAdaptationModel`: training batches, regularisers, `from_logits`."""
+"""Argument checks of the domain adaptation models: training batches, in-memory sample weights, regularisers, `from_logits`."""
 
 import numpy as np
 
@@ -61,16 +61,17 @@ def check_from_logits(from_logits, classifier, needed):
     return None
 
 
-def check_fit_weights(y, sample_weight):
-    """In-memory `sample_weight` of `fit`: one non-negative weight per source label."""
+def check_sample_weight(x, sample_weight):
+    """`fit(..., sample_weight=...)` on in-memory batches: one finite, non-negative weight per source example."""
     if sample_weight is None:
         return
     weights = np.asarray(sample_weight)
     if weights.dtype == object or not np.issubdtype(weights.dtype, np.number):
-        raise _checks.invalid("sample_weight", "an array of non-negative numbers, one per source example",
-                              type(sample_weight).__name__, error=TypeError)
-    if y is not None and hasattr(y, "__len__") and len(weights) != len(y):
-        raise _checks.invalid("sample_weight", f"one weight per source example ({len(y)})",
-                              f"{len(weights)} weights")
-    if np.any(weights < 0) or not np.all(np.isfinite(weights)):
-        raise _checks.invalid("sample_weight", "non-negative finite weights", float(np.min(weights)))
+        raise _checks.invalid("sample_weight", "an array of numbers", type(sample_weight).__name__, error=TypeError)
+    source = x.get("source") if isinstance(x, dict) else None
+    n = len(source) if hasattr(source, "__len__") else None
+    if weights.ndim == 0 or (n is not None and len(weights) != n):
+        raise _checks.invalid("sample_weight", f"one weight per source example ({n})",
+                              f"{weights.size if weights.ndim == 0 else len(weights)} weights")
+    if not np.all(np.isfinite(weights)) or np.any(weights < 0):
+        raise _checks.invalid("sample_weight", "finite, non-negative weights", f"weights from {weights.min()}")

@@ -9,7 +9,6 @@ from keras_transfer.api_export import keras_transfer_export
 from keras_transfer.domain_adaptation import _adversary
 from keras_transfer.domain_adaptation._adversary import SeparateAdversaryOptimizer
 from keras_transfer.domain_adaptation._model_checks import check_batches
-from keras_transfer.domain_adaptation._model_checks import check_fit_weights
 from keras_transfer.models.transfer_model import TransferModel
 from keras_transfer.models.transfer_model import check_model
 
@@ -164,7 +163,7 @@ class ADDA(SeparateAdversaryOptimizer, TransferModel, keras.Model):
         """`keras.Model.fit`; in-memory batches and `sample_weight` are checked first."""
         if isinstance(x, (dict, list, tuple)) or hasattr(x, "shape"):
             check_batches(x)
-            check_fit_weights(y, kwargs.get("sample_weight"))
+        _adversary.check_sample_weight(x, kwargs.get("sample_weight"))
         return super().fit(x, y, *args, **kwargs)
 
     def train_step(self, data):

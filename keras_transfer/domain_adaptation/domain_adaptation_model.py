@@ -12,7 +12,7 @@ from keras_transfer.domain_adaptation.conditional_domain_adversarial_head import
     ConditionalDomainAdversarialHead,
 )
 from keras_transfer.domain_adaptation._adversarial_loss import adversarial_loss
-from keras_transfer.domain_adaptation._model_checks import check_batches, check_fit_weights, check_from_logits, \
+from keras_transfer.domain_adaptation._model_checks import check_batches, check_sample_weight, check_from_logits, \
     check_regularizers
 from keras_transfer.domain_adaptation.coral import CORAL
 from keras_transfer.domain_adaptation.domain_adversarial_head import DomainAdversarialHead
@@ -140,6 +140,7 @@ class DomainAdaptationModel(TransferModel, keras.Model):
         and Algorithm for Domain Adaptation", ICML 2019.
     """
 
+    _build_before_tracing = True
     _nested_config = ("feature_extractor", "classifier", "alignment")
 
     def __init__(self, feature_extractor, classifier, alignment, alignment_weight=1.0, joint_forward=True,
@@ -216,7 +217,7 @@ class DomainAdaptationModel(TransferModel, keras.Model):
         """`keras.Model.fit`; in-memory `x` is checked to be source and target batches first."""
         if isinstance(x, (dict, list, tuple)) or hasattr(x, "shape"):
             check_batches(x)
-            check_fit_weights(y, kwargs.get("sample_weight"))
+            check_sample_weight(x, kwargs.get("sample_weight"))
         return super().fit(x, y, *args, **kwargs)
 
     def _unpack(self, data):

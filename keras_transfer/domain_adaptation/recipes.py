@@ -165,7 +165,7 @@ register_strategy(Strategy(
 ))
 
 
-def mcd(context, *, generator_steps=4, freeze=False):
+def mcd(context, *, generator_steps=1, freeze=False):
     """Two classifiers maximise their target discrepancy, the feature extractor minimises it (MCD)."""
     classifier = context.classifier(freeze=freeze)
     model = MCDModel(classifier.feature_extractor, classifier.head, generator_steps=generator_steps)
@@ -174,7 +174,7 @@ def mcd(context, *, generator_steps=4, freeze=False):
     return classifier, history, {"adaptation_model": model}
 
 
-def mdd(context, *, alignment_weight=1.0, margin=4.0, hidden_units=(256,), freeze=False):
+def mdd(context, *, alignment_weight=0.1, margin=4.0, hidden_units=(256,), freeze=False):
     """An auxiliary classifier behind gradient reversal measures the margin disparity discrepancy (MDD)."""
     head = MarginDisparityHead(hidden_units, margin=margin)
     return _adapt(context, head, alignment_weight, freeze, True)
@@ -185,7 +185,7 @@ register_strategy(Strategy(
     paper='Saito et al., "Maximum Classifier Discrepancy for Unsupervised Domain Adaptation", CVPR 2018',
     when="Align the target to the source per class, without a domain classifier: two classifiers find the target "
          "examples outside the source support, the features move them in.",
-    options={"generator_steps": 4, "freeze": False}, page="domain_adaptation.md", section="mcd",
+    options={"generator_steps": 1, "freeze": False}, page="domain_adaptation.md", section="mcd",
     builds=(MCDModel,), **DOMAIN,
 ))
 register_strategy(Strategy(
@@ -193,7 +193,7 @@ register_strategy(Strategy(
     paper='Zhang et al., "Bridging Theory and Algorithm for Domain Adaptation", ICML 2019',
     when="As DANN, with a bound-backed adversary: an auxiliary classifier's margin disagreement replaces the "
          "domain classifier.",
-    options={"alignment_weight": 1.0, "margin": 4.0, "hidden_units": (256,), "freeze": False},
+    options={"alignment_weight": 0.1, "margin": 4.0, "hidden_units": (256,), "freeze": False},
     page="domain_adaptation.md", section="mdd",
     builds=(DomainAdaptationModel, MarginDisparityHead, GradientReversalSchedule), **DOMAIN,
 ))

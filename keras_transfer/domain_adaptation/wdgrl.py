@@ -128,6 +128,9 @@ class WDGRL(SeparateAdversaryOptimizer, DomainAdaptationModel):
     _trained_attributes = ("feature_extractor", "classifier")
     _adversary = "critic"
     _adversary_optimizer = "critic_optimizer"
+    # Built as before (on the first trace): building ahead moves when a lazily built critic draws its
+    # initial weights, and with them the trajectory its toy test was tuned on.
+    _build_before_tracing = False
 
     def __init__(self, feature_extractor, classifier, critic=None, alignment_weight=1.0, gradient_penalty_weight=10.0,
                  critic_steps=5, critic_optimizer=None, joint_forward=True, regularizers=None, from_logits=None,

@@ -103,6 +103,9 @@ class TransferModel(SavesSeedState):
     _auto_loss = False  # compile(loss="auto") -> sparse cross-entropy on the trained model's output
     _loss_from_logits = False  # read by the "auto" loss
     _nested_config = ()  # config keys holding serialised Keras objects
+    # True: `fit` on one device builds the optimizer, compiled loss and metrics from the first
+    # batch before the step is traced (one trace instead of two: less time before the first step)
+    _build_before_tracing = False
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
@@ -271,11 +274,22 @@ class TransferModel(SavesSeedState):
         return super()._make_function(step_with_vector_logs)
 
     def _maybe_symbolic_build(self, iterator=None, data_batch=None):
-        if iterator is None or getattr(self, "_distribute_strategy", None) is None:
+        distributed = getattr(self, "_distribute_strategy", None) is not None
+        if iterator is None or not (distributed or self._build_before_tracing):
             return super()._maybe_symbolic_build(iterator=iterator, data_batch=data_batch)
         import tensorflow as tf
 
         strategy = self.distribute_strategy
+        if not distributed:
+            # One device: Keras defers building to the first trace of the step, whose new
+            # variables (optimizer slots, compiled metrics) make TensorFlow trace it twice.
+            # The element spec gives the shapes without taking a batch from the iterator.
+            for _, _, it in iterator:
+                spec = it.element_spec
+                break
+            with strategy.scope():
+                self._symbolic_build(data_batch=spec)
+            return None
         for _, _, it in iterator:  # as Keras does: the first batch of the epoch iterator
             batch = next(it)
             data_batch = keras.tree.map_structure(

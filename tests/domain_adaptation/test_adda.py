@@ -166,7 +166,7 @@ def test_bad_training_data_is_named_before_training():
     before = [w.numpy().copy() for w in adda.weights]
     with pytest.raises(ValueError, match=r"`x`.*'source'.*'target'.*Received: x='ndarray"):
         adda.fit(X_S, Y_S, verbose=0)  # the target is missing
-    with pytest.raises(ValueError, match=r"`sample_weight`.*non-negative.*Received: sample_weight=-1.0"):
+    with pytest.raises(ValueError, match=r"`sample_weight`.*non-negative.*Received: sample_weight='weights from -1.0'"):
         adda.fit({"source": X_S, "target": X_T}, Y_S, sample_weight=-np.ones(128), verbose=0)
     with pytest.raises(ValueError, match=r"`sample_weight`.*one weight per source example \(128\)"):
         adda.fit({"source": X_S, "target": X_T}, Y_S, sample_weight=np.ones(100), verbose=0)

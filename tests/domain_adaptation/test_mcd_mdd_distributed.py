@@ -1,5 +1,7 @@
 """MCD and MDD inside MirroredStrategy over two logical CPUs train as one device (in a subprocess)."""
 
+import pytest
+
 from tests.domain_adaptation.two_cpus import run_on_two_cpus
 
 SCRIPT = """
@@ -38,6 +40,7 @@ SCRIPT = """
 """
 
 
+@pytest.mark.large  # a fresh interpreter and four models: ~20 s on a quiet machine (DANN's twin runs by default)
 def test_mcd_and_mdd_under_mirrored_strategy_match_one_device():
     out = run_on_two_cpus(SCRIPT)
     assert out["replicas"] == 2

@@ -204,8 +204,8 @@ class TestMCDModel(TestCase):
         for b, w in zip(before, model.weights):
             self.assertAllEqual(w.numpy(), b)
 
-    @pytest.mark.parametrize("policy,jit", [("mixed_float16", False),
-                                            pytest.param("mixed_bfloat16", True, marks=pytest.mark.large)])
+    @pytest.mark.large  # the default run covers mixed precision with DomainAdaptationModel
+    @pytest.mark.parametrize("policy,jit", [("mixed_float16", False), ("mixed_bfloat16", True)])
     def test_mixed_precision_finite_losses(self, policy, jit):
         keras.config.set_dtype_policy(policy)
         try:

@@ -156,7 +156,7 @@ def test_bad_training_data_is_named_before_training():
     with pytest.raises(ValueError, match=r"`x`.*'source'.*'target'.*domain_adaptation_dataset"):
         wdgrl.fit(X_S, Y_S, verbose=0)  # the target is missing
     batches = {"source": X_S[:24], "target": X_T}
-    with pytest.raises(ValueError, match=r"`sample_weight`.*non-negative.*Received: sample_weight=-1.0"):
+    with pytest.raises(ValueError, match=r"`sample_weight`.*non-negative.*Received: sample_weight='weights from -1.0'"):
         wdgrl.fit(batches, Y_S[:24], sample_weight=-np.ones(24), verbose=0)
     with pytest.raises(ValueError, match=r"`sample_weight`.*one weight per source example \(24\).*Received: "
                                          r"sample_weight='10 weights'"):
