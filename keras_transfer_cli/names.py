@@ -25,6 +25,7 @@ STRATEGY_NAMES = (
     "mcc",
     "afn",
     "entropy",
+    "ccsa",
     "fixmatch",
     "pseudo_label",
     "mean_teacher",

@@ -1,10 +1,12 @@
 """Domain adaptation strategies: labelled source, unlabelled target (`"dann"`, `"cdan"`, `"mmd"`, `"coral"`, `"jan"`,
-`"bsp"`, `"mcc"`, `"afn"`, `"entropy"`)."""
+`"bsp"`, `"mcc"`, `"afn"`, `"entropy"`; each also takes a few labelled target examples as `data`), and a few
+labelled target examples (`"ccsa"`)."""
 
 from keras_transfer import _checks
 from keras_transfer.domain_adaptation.afn import AFN
 from keras_transfer.domain_adaptation.bsp import BSP
 from keras_transfer.domain_adaptation.conditional_domain_adversarial_head import ConditionalDomainAdversarialHead
+from keras_transfer.domain_adaptation.contrastive_semantic_alignment import ContrastiveSemanticAlignment
 from keras_transfer.domain_adaptation.coral import CORAL
 from keras_transfer.domain_adaptation.dataset import domain_adaptation_dataset
 from keras_transfer.domain_adaptation.domain_adaptation_model import DomainAdaptationModel
@@ -18,15 +20,16 @@ from keras_transfer.strategies.registry import register_strategy
 from keras_transfer.strategies.strategy import Strategy
 
 
-def _adapt(context, alignment, alignment_weight, freeze, schedule, regularizers=()):
+def _adapt(context, alignment, alignment_weight, freeze, schedule, regularizers=(), labelled_target_weight=1.0):
     classifier = context.classifier(freeze=freeze)
     model = DomainAdaptationModel(
         classifier.feature_extractor, classifier.head, alignment=alignment, alignment_weight=alignment_weight,
-        regularizers=list(regularizers),
+        regularizers=list(regularizers), labelled_target_weight=labelled_target_weight,
     )
     context.compile(model, loss="sparse_categorical_crossentropy")
+    # `data`: a few labelled target examples, in every step's task loss (and CCSA's pairs).
     data = domain_adaptation_dataset(
-        source=context.source, target=context.target, batch_size=context.batch_size,
+        source=context.source, target=context.target, labelled_target=context.data, batch_size=context.batch_size,
         num_classes=context.num_classes, seed=context.seed,
     )
     kwargs = context.fit_kwargs(batch_size=False)
@@ -88,7 +91,7 @@ def entropy(context, *, entropy_weight=0.1, freeze=False):
     return _adapt(context, None, 1.0, freeze, False, [_term(TargetEntropy, "entropy_weight", entropy_weight)])
 
 
-DOMAIN = dict(requires=("source", "target"), epochs=10)
+DOMAIN = dict(requires=("source", "target"), accepts=("source", "target", "data"), shared_labels=True, epochs=10)
 ADVERSARIAL_OPTIONS = {"alignment_weight": 1.0, "hidden_units": (256, 256), "freeze": False}
 DISCREPANCY_OPTIONS = {"alignment_weight": 1.0, "freeze": False}
 
@@ -152,4 +155,20 @@ register_strategy(Strategy(
     when="Target classes well separated in the features: push decision boundaries away from the target data.",
     options={"entropy_weight": 0.1, "freeze": False}, page="domain_adaptation.md", section="entropy",
     builds=(DomainAdaptationModel, TargetEntropy), **DOMAIN,
+))
+
+
+def ccsa(context, *, alignment_weight=1.0, margin=1.0, labelled_target_weight=1.0, freeze=False):
+    """Contrastive semantic alignment of source and labelled target pairs (CCSA)."""
+    return _adapt(context, ContrastiveSemanticAlignment(margin=margin), alignment_weight, freeze, False,
+                  labelled_target_weight=labelled_target_weight)
+
+
+register_strategy(Strategy(
+    "ccsa", ccsa,
+    paper='Motiian et al., "Unified Deep Supervised Domain Adaptation and Generalization", ICCV 2017',
+    when="A few labelled target examples per class: pull same-class source/target pairs together, push others apart.",
+    options={"alignment_weight": 1.0, "margin": 1.0, "labelled_target_weight": 1.0, "freeze": False},
+    page="domain_adaptation.md", section="ccsa", builds=(DomainAdaptationModel, ContrastiveSemanticAlignment),
+    requires=("source", "data"), shared_labels=True, epochs=10,
 ))

@@ -58,6 +58,7 @@ CASES = {
     "lp_ft": dict(data=(X, Y), probe_epochs=3, patience=1),
     "wise_ft": dict(data=(X, Y), probe_epochs=3, patience=1, alphas=(0.5, 1.0)),
     "model_soup": dict(data=(X, Y), probe_epochs=3, patience=1, ingredients=2),
+    "ccsa": dict(data=toy(6, shift=20, seed=4), source=(X, Y)),
 }
 # Keys the history of the main `fit` must have, beyond loss/accuracy/val_*.
 EXTRA_KEYS = {
@@ -84,6 +85,7 @@ EXTRA_KEYS = {
     "delta": {"delta_penalty"},
     "pp_pssl": {"unlabeled_loss", "mask_rate"},
     "distill": {"distillation_loss"},
+    "ccsa": {"task_loss", "alignment_loss"},
 }
 
 
