@@ -6,6 +6,7 @@ from keras import ops
 from keras_transfer.domain_adaptation._adversarial_loss import adversarial_loss
 from keras_transfer.domain_adaptation.contrastive_semantic_alignment import ContrastiveSemanticAlignment, class_ids
 from keras_transfer.domain_adaptation.jmmd import JMMD
+from keras_transfer.domain_adaptation.margin_disparity_head import MarginDisparityHead, margin_disparity_loss
 from keras_transfer.models import _replicas
 
 
@@ -25,6 +26,8 @@ def alignment_loss(model, features, predictions, n_source, training, labelled=No
     """
     alignment = model.alignment
     context = synced_replicas()
+    if isinstance(alignment, MarginDisparityHead):
+        return margin_disparity_loss(alignment, features, predictions, n_source, training, context)
     if model.adversarial:
         return adversarial_loss(alignment, features, predictions, n_source, training, context)
     if isinstance(alignment, ContrastiveSemanticAlignment):

@@ -12,19 +12,21 @@ from keras_transfer.domain_adaptation.conditional_domain_adversarial_head import
     ConditionalDomainAdversarialHead,
 )
 from keras_transfer.domain_adaptation import _alignment_terms
-from keras_transfer.domain_adaptation._model_checks import check_batches, check_from_logits, check_regularizers
+from keras_transfer.domain_adaptation._model_checks import check_batches, check_fit_weights, check_from_logits, \
+    check_regularizers
 from keras_transfer.domain_adaptation.contrastive_semantic_alignment import ContrastiveSemanticAlignment
 from keras_transfer.domain_adaptation.coral import CORAL
 from keras_transfer.domain_adaptation.domain_adversarial_head import DomainAdversarialHead
 from keras_transfer.domain_adaptation.jmmd import JMMD
+from keras_transfer.domain_adaptation.margin_disparity_head import MarginDisparityHead
 from keras_transfer.domain_adaptation.mmd import MMD
 
-ALIGNMENTS = (DomainAdversarialHead, ConditionalDomainAdversarialHead, MMD, CORAL,  # JMMD is an MMD
+ALIGNMENTS = (DomainAdversarialHead, ConditionalDomainAdversarialHead, MMD, CORAL, MarginDisparityHead,  # JMMD: an MMD
               ContrastiveSemanticAlignment)
 _ALIGNMENT_NAMES = (
     "a keras_transfer.layers.DomainAdversarialHead, a keras_transfer.layers."
-    "ConditionalDomainAdversarialHead, a keras_transfer.losses.MMD, JMMD, CORAL or ContrastiveSemanticAlignment, "
-    "or None (no alignment)"
+    "ConditionalDomainAdversarialHead, a keras_transfer.losses.MMD, JMMD, CORAL or ContrastiveSemanticAlignment, a "
+    "keras_transfer.layers.MarginDisparityHead (MDD), or None (no alignment)"
 )
 _DA_LOG_KEYS = ("task_loss", "alignment_loss", "domain_accuracy")
 
@@ -56,6 +58,9 @@ class DomainAdaptationModel(TransferModel, keras.Model):
       a discrepancy between the feature batches, minimised.
     - `keras_transfer.losses.JMMD` (JAN): the discrepancy of the joint
       distributions of features and class probabilities.
+    - `keras_transfer.layers.MarginDisparityHead` (MDD): an auxiliary
+      classifier behind gradient reversal, trained to disagree with the
+      classifier on the target and agree with it on the source by a margin.
     - `keras_transfer.losses.ContrastiveSemanticAlignment` (CCSA): pairs of
       source and *labelled* target examples, same-class pairs pulled
       together, the others pushed apart (needs labelled target batches,
@@ -140,8 +145,10 @@ class DomainAdaptationModel(TransferModel, keras.Model):
         Adaptation Networks", ICML 2015; Sun and Saenko, "Deep CORAL", ECCV
         2016 workshops; Long et al., "Conditional Adversarial Domain
         Adaptation", NeurIPS 2018; Long et al., "Deep Transfer Learning with
-        Joint Adaptation Networks", ICML 2017; Motiian et al., "Unified
-        Deep Supervised Domain Adaptation and Generalization", ICCV 2017.
+        Joint Adaptation Networks", ICML 2017; Zhang et al., "Bridging Theory
+        and Algorithm for Domain Adaptation", ICML 2019; Motiian et al.,
+        "Unified Deep Supervised Domain Adaptation and Generalization", ICCV
+        2017.
     """
 
     _nested_config = ("feature_extractor", "classifier", "alignment")
@@ -193,7 +200,8 @@ class DomainAdaptationModel(TransferModel, keras.Model):
         predictions = self.classifier.compute_output_spec(features)
         if isinstance(self.alignment, DomainAdversarialHead) and not self.alignment.built:
             self.alignment.build(tuple(features.shape))
-        elif isinstance(self.alignment, ConditionalDomainAdversarialHead) and not self.alignment.built:
+        elif isinstance(self.alignment, (ConditionalDomainAdversarialHead, MarginDisparityHead)) \
+                and not self.alignment.built:
             self.alignment.build([tuple(features.shape), tuple(predictions.shape)])
         self.built = True
 
@@ -225,6 +233,7 @@ class DomainAdaptationModel(TransferModel, keras.Model):
         """`keras.Model.fit`; in-memory `x` is checked to be source and target batches first."""
         if isinstance(x, (dict, list, tuple)) or hasattr(x, "shape"):
             check_batches(x, self.needs_target, self.needs_labelled)
+            check_fit_weights(y, kwargs.get("sample_weight"))
         return super().fit(x, y, *args, **kwargs)
 
     def _unpack(self, data):
@@ -250,6 +259,10 @@ class DomainAdaptationModel(TransferModel, keras.Model):
                                   y_pred=ops.concatenate([y_pred, labelled_pred], axis=0), sample_weight=sample_weight,
                                   training=True)
 
+    def _alignment_loss(self, features, predictions, n_source, training, labelled=None):
+        """`(loss, domain_accuracy or None)` of the alignment (a hook: WDGRL trains its critic here)."""
+        return _alignment_terms.alignment_loss(self, features, predictions, n_source, training, labelled)
+
     def train_step(self, data):
         x_source, x_target, labelled, y, sample_weight = self._unpack(data)
         if not self.built:  # parts without an input shape: built on the first batch
@@ -271,9 +284,10 @@ class DomainAdaptationModel(TransferModel, keras.Model):
             loss = ops.cast(task_loss, "float32")
             domain_features, domain_predictions = features[:n_domains], predictions[:n_domains]
             if self.alignment is not None:
-                pairs = None if labelled is None else (y, features[n_domains:], labelled[1])
-                alignment_loss, domain_accuracy = _alignment_terms.alignment_loss(
-                    self, domain_features, domain_predictions, n_source, True, pairs)
+                # CCSA's pairs: the source labels, the labelled target features and their labels
+                pairs = {"labelled": (y, features[n_domains:], labelled[1])} if self.needs_labelled else {}
+                alignment_loss, domain_accuracy = self._alignment_loss(
+                    domain_features, domain_predictions, n_source, True, **pairs)
                 alignment_loss = ops.cast(alignment_loss, "float32")
                 loss = loss + self.alignment_weight * self._replica_loss(alignment_loss)
             terms = (_alignment_terms.regularizer_losses(self, domain_features, domain_predictions, n_source)

@@ -5,6 +5,7 @@ package shares; the other names are defined in their technique packages.
 """
 
 from keras_transfer.domain_adaptation.domain_adaptation_model import DomainAdaptationModel
+from keras_transfer.domain_adaptation.mcd_model import MCDModel
 from keras_transfer.feature_extraction.transfer_classifier import TransferClassifier
 from keras_transfer.models.transfer_model import TransferModel
 from keras_transfer.regularizers.bss import BSSModel
@@ -14,6 +15,8 @@ from keras_transfer.regularizers.l2sp_model import L2SPModel
 from keras_transfer.regularizers.lwf import LwFModel
 from keras_transfer.text.text_classifier import TextClassifier
 from keras_transfer.text.text_encoder import TextEncoder
+from keras_transfer.domain_adaptation.adda import ADDA
+from keras_transfer.domain_adaptation.wdgrl import WDGRL
 
 __all__ = [
     "BSSModel",
@@ -22,8 +25,11 @@ __all__ = [
     "DomainAdaptationModel",
     "L2SPModel",
     "LwFModel",
+    "MCDModel",
     "TextClassifier",
     "TextEncoder",
     "TransferClassifier",
     "TransferModel",
+    "ADDA",
+    "WDGRL",
 ]

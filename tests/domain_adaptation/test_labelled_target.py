@@ -94,9 +94,11 @@ class TestTaskLoss(TestCase):
 
 
 def test_domain_adaptation_strategies_take_a_few_target_labels():
-    for name in ("dann", "cdan", "mmd", "coral", "jan", "bsp", "mcc", "afn", "entropy"):
+    for name in ("dann", "cdan", "mmd", "coral", "jan", "bsp", "mcc", "afn", "entropy", "mdd"):
         strategy = kt.strategies.get_strategy(name)
         assert "data" in strategy.accepts and strategy.requires == ("source", "target") and strategy.shared_labels
+    for name in ("mcd", "adda", "wdgrl"):  # their models take no labelled target batches
+        assert "data" not in kt.strategies.get_strategy(name).accepts
 
 
 @pytest.mark.large

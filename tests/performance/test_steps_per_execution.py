@@ -98,6 +98,14 @@ def _domain_adaptation(alignment, jit_compile=False, regularizers=lambda: None, 
     return case
 
 
+def _mcd(spe):
+    model = kt.models.MCDModel(_dense_features(dropout=0.5), _dense_classifier(), generator_steps=2)
+    _compile(model, spe)
+    data = kt.data.domain_adaptation_dataset(source=(VECTORS, LABELS), target=TARGET_VECTORS, batch_size=BATCH,
+                                             shuffle=False)
+    return model, model.fit(data, epochs=EPOCHS, verbose=0)
+
+
 def _fixmatch(spe):
     model = kt.ssl.FixMatch(_image_classifier(), threshold=0.0, unlabeled_ratio=1, seed=0)
     _compile(model, spe, loss="auto")
@@ -196,6 +204,19 @@ def _stochnorm(spe):
     return model, model.fit(IMAGES, LABELS, batch_size=BATCH, epochs=EPOCHS, shuffle=False, verbose=0)
 
 
+def _adversarial(cls, **options):
+    """WDGRL or ADDA (the adversary's own optimizer), on the DomainAdaptationModel data."""
+
+    def case(spe):
+        model = cls(_dense_features(), _dense_classifier(), **options)
+        _compile(model, spe)
+        data = kt.data.domain_adaptation_dataset(source=(VECTORS, LABELS), target=TARGET_VECTORS, batch_size=BATCH,
+                                                 shuffle=False)
+        return model, model.fit(data, epochs=EPOCHS, verbose=0)
+
+    return case
+
+
 CASES = {
     "DomainAdaptationModel (DANN, dropout)": _domain_adaptation(
         lambda: kt.layers.DomainAdversarialHead((8,), dropout=0.5)),
@@ -208,6 +229,8 @@ CASES = {
     "DomainAdaptationModel (no alignment; BSP, MCC, AFN, entropy)": _domain_adaptation(
         lambda: None, regularizers=lambda: [kt.losses.BSP(weight=0.01), kt.losses.MCC(), kt.losses.AFN(),
                                             kt.losses.TargetEntropy()]),
+    "DomainAdaptationModel (MDD)": _domain_adaptation(lambda: kt.layers.MarginDisparityHead((8,))),
+    "MCDModel": _mcd,
     "DomainAdaptationModel (DANN, labelled target)": _domain_adaptation(
         lambda: kt.layers.DomainAdversarialHead((8,)), labelled=True),
     "DomainAdaptationModel (CCSA)": _domain_adaptation(kt.losses.ContrastiveSemanticAlignment, target=False,
@@ -230,6 +253,8 @@ CASES = {
     "BSSModel": _penalty_model("bss"),
     "DELTAModel": _penalty_model("delta"),
     "apply_stochnorm (StochNorm)": _stochnorm,
+    "WDGRL (interpolation weights drawn in the step)": _adversarial(kt.models.WDGRL, critic_steps=2, seed=0),
+    "ADDA": _adversarial(kt.models.ADDA),
 }
 
 

@@ -261,6 +261,33 @@ CASES = [
        ValueError, r"`weight`.*>= 0.*Received: weight=-1"),
     _c("DomainRegularizer-name-not-identifier", "DomainRegularizer",
        _bare(lambda: kt.losses.AFN(name="my term")), ValueError, r"`name`.*identifier.*Received: name='my term'"),
+    _c("WDGRL-critic-sigmoid", "WDGRL",
+       _bare(lambda: kt.models.WDGRL(*dann_parts(), critic=keras.Sequential([keras.layers.Dense(1, activation="sigmoid")]))),
+       ValueError, r"`critic`.*one unbounded score.*Received: critic=.*sigmoid"),
+    _c("WDGRL-critic-batchnorm", "WDGRL",
+       _bare(lambda: kt.models.WDGRL(*dann_parts(), critic=keras.Sequential(
+           [keras.layers.Dense(4), keras.layers.BatchNormalization(), keras.layers.Dense(1)]))),
+       ValueError, r"`critic`.*each example on its own.*BatchNormalization"),
+    _c("WDGRL-critic-steps-zero", "WDGRL", _bare(lambda: kt.models.WDGRL(*dann_parts(), critic_steps=0)),
+       ValueError, r"`critic_steps`.*>= 1.*Received: critic_steps=0"),
+    _c("WDGRL-negative-sample-weight", "WDGRL",
+       _on(lambda: _compiled(kt.models.WDGRL(*dann_parts())),
+           lambda m: m.fit({"source": XS, "target": XS}, YS, sample_weight=-np.ones(10), verbose=0)),
+       ValueError, r"`sample_weight`.*non-negative.*Received: sample_weight='weights from -1"),
+    _c("ADDA-untrained-feature-extractor", "ADDA",
+       _bare(lambda: kt.models.ADDA(keras.Sequential([keras.layers.Dense(6)]), dann_parts()[1])),
+       ValueError, r"`feature_extractor`.*trained on the source task.*built=False"),
+    _c("ADDA-discriminator-softmax", "ADDA",
+       _bare(lambda: kt.models.ADDA(*dann_parts(), discriminator=keras.Sequential(
+           [keras.layers.Dense(2, activation="softmax")]))),
+       ValueError, r"`discriminator`.*one unbounded score"),
+    _c("ADDA-target-missing", "ADDA",
+       _on(lambda: _compiled(kt.models.ADDA(*dann_parts())), lambda m: m.fit(XS, YS, verbose=0)),
+       ValueError, r"`x`.*'source'.*'target'.*Received: x='ndarray of shape \(10, 4\)'"),
+    _c("ADDA-sample-weight-length", "ADDA",
+       _on(lambda: _compiled(kt.models.ADDA(*dann_parts())),
+           lambda m: m.fit({"source": XS, "target": XS}, YS, sample_weight=np.ones(7), verbose=0)),
+       ValueError, r"`sample_weight`.*one weight per source example \(10\).*Received: sample_weight='7 weights'"),
     _c("ImportanceWeightedValidation-weights-wrong-length", "ImportanceWeightedValidation",
        _bare(lambda: kt.callbacks.ImportanceWeightedValidation((XS, YS), np.ones(3))),
        ValueError, r"`weights`.*one weight per validation example \(10\).*Received: weights='3 weights'"),
@@ -273,6 +300,26 @@ CASES = [
     _c("GradientReversalSchedule-max-value-string", "GradientReversalSchedule",
        _bare(lambda: kt.callbacks.GradientReversalSchedule(max_value="1")),
        TypeError, r"`max_value`.*a number.*Received: max_value='1'"),
+    _c("MCDModel-generator-steps-zero", "MCDModel",
+       _bare(lambda: kt.models.MCDModel(*dann_parts(), generator_steps=0)),
+       ValueError, r"`generator_steps`.*>= 1.*Received: generator_steps=0"),
+    _c("MCDModel-second-classifier-is-the-classifier", "MCDModel",
+       _bare(lambda: (lambda f, c: kt.models.MCDModel(f, c, second_classifier=c))(*dann_parts())),
+       ValueError, r"`second_classifier`.*weights of its own.*Received: second_classifier="),
+    _c("MCDModel-arrays-not-batches", "MCDModel",
+       _on(lambda: _compiled_mcd(), lambda m: m.fit(XS, YS, epochs=1, verbose=0)),
+       ValueError, r"`x`.*'source'.*'target'.*Received: x='ndarray of shape \(10, 4\)'.*domain_adaptation_dataset"),
+    _c("MCDModel-negative-sample-weight", "MCDModel",
+       _on(lambda: _compiled_mcd(),
+           lambda m: m.fit({"source": XS, "target": XS}, YS, sample_weight=-np.ones(10), epochs=1, verbose=0)),
+       ValueError, r"`sample_weight`.*non-negative.*Received: sample_weight=-1.0"),
+    _c("MarginDisparityHead-margin-negative", "MarginDisparityHead",
+       _bare(lambda: kt.layers.MarginDisparityHead(margin=-1.0)),
+       ValueError, r"`margin`.*>= 0.*Received: margin=-1.0"),
+    _c("DomainAdaptationModel-sample-weight-wrong-length", "DomainAdaptationModel",
+       _on(lambda: _compiled_dann(),
+           lambda m: m.fit({"source": XS, "target": XS}, YS, sample_weight=np.ones(3), epochs=1, verbose=0)),
+       ValueError, r"`sample_weight`.*one weight per source example \(10\).*Received: sample_weight='3 weights'"),
     # --- generative, SSL, distillation ------------------------------------
     _c("ConditionalVAE-image-shape-not-divisible", "ConditionalVAE",
        _bare(lambda: kt.generative.ConditionalVAE((30, 30, 1), 3)),
@@ -429,6 +476,17 @@ CASES = [
 def _compiled_dann():
     features, classifier = dann_parts()
     model = kt.models.DomainAdaptationModel(features, classifier, kt.layers.DomainAdversarialHead((4,)))
+    model.compile("adam", "sparse_categorical_crossentropy")
+    return model
+
+
+def _compiled_mcd():
+    model = kt.models.MCDModel(*dann_parts())
+    model.compile("adam", "sparse_categorical_crossentropy")
+    return model
+
+
+def _compiled(model):
     model.compile("adam", "sparse_categorical_crossentropy")
     return model
 

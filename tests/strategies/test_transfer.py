@@ -45,6 +45,8 @@ CASES = {
     "mcc": dict(source=(X, Y), target=X_TARGET),
     "afn": dict(source=(X, Y), target=X_TARGET),
     "entropy": dict(source=(X, Y), target=X_TARGET),
+    "mcd": dict(source=(X, Y), target=X_TARGET, generator_steps=2),
+    "mdd": dict(source=(X, Y), target=X_TARGET, hidden_units=(8,)),
     "fixmatch": dict(data=(X, Y), target=X_TARGET, unlabeled_ratio=2, threshold=0.0),
     "pseudo_label": dict(data=(X, Y), target=X_TARGET, unlabeled_ratio=2, threshold=0.0, rampup_steps=2),
     "mean_teacher": dict(data=(X, Y), target=X_TARGET, unlabeled_ratio=2, rampup_steps=2),
@@ -58,6 +60,8 @@ CASES = {
     "lp_ft": dict(data=(X, Y), probe_epochs=3, patience=1),
     "wise_ft": dict(data=(X, Y), probe_epochs=3, patience=1, alphas=(0.5, 1.0)),
     "model_soup": dict(data=(X, Y), probe_epochs=3, patience=1, ingredients=2),
+    "adda": dict(source=(X, Y), target=X_TARGET, hidden_units=(8,)),
+    "wdgrl": dict(source=(X, Y), target=X_TARGET, hidden_units=(8,), critic_steps=2),
     "ccsa": dict(data=toy(6, shift=20, seed=4), source=(X, Y)),
 }
 # Keys the history of the main `fit` must have, beyond loss/accuracy/val_*.
@@ -74,6 +78,8 @@ EXTRA_KEYS = {
     "mcc": {"task_loss", "mcc_loss"},
     "afn": {"task_loss", "afn_loss"},
     "entropy": {"task_loss", "entropy_loss"},
+    "mcd": {"discrepancy"},
+    "mdd": {"task_loss", "alignment_loss", "gradient_reversal_lambda"},
     "fixmatch": {"unlabeled_loss", "mask_rate"},
     "pseudo_label": {"unlabeled_loss", "mask_rate", "unlabeled_weight"},
     "mean_teacher": {"unlabeled_loss", "unlabeled_weight"},
@@ -85,6 +91,8 @@ EXTRA_KEYS = {
     "delta": {"delta_penalty"},
     "pp_pssl": {"unlabeled_loss", "mask_rate"},
     "distill": {"distillation_loss"},
+    "adda": {"discriminator_loss", "domain_accuracy"},
+    "wdgrl": {"task_loss", "alignment_loss", "gradient_penalty"},
     "ccsa": {"task_loss", "alignment_loss"},
 }
 
