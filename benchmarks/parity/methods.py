@@ -88,7 +88,7 @@ METHODS += [
            notes="baseline of the shallow rows: the same classifier on the untransformed inputs"),
     _shallow("coral_transform", "CORAL(lambda_=1e-5)", "ours: CORALTransform(regularization=1e-5)."),
     _shallow("sa", "SA(n_components=2 / 20)", "ours: SubspaceAlignment(2 / 20); ADAPT's PCA may use its randomized "
-                                               "solver, ours an exact SVD."),
+                                               "solver, ours is exact (eigh of the scatter matrix)."),
     _shallow("tca", "TCA(n_components=20, mu=0.1), rbf", "ours: TCA(20, mu=10) (ADAPT's mu is the inverse of the "
              "paper's); at most 1,000 examples per domain; ADAPT takes eigh of a non-symmetric matrix, ours solves "
              "the symmetric generalised eigenproblem."),

@@ -14,7 +14,9 @@ def _covariance(x, regularization):
 
 def _symmetric_power(matrix, power):
     """`matrix ** power` of a symmetric positive definite matrix, through its eigendecomposition."""
-    values, vectors = np.linalg.eigh(matrix)
+    from scipy import linalg
+
+    values, vectors = linalg.eigh(matrix)
     values = np.maximum(values, np.finfo("float64").tiny)
     return (vectors * values ** power) @ vectors.T
 

@@ -8,11 +8,23 @@ from keras_transfer.domain_adaptation._feature_transform import FeatureTransform
 
 
 def _principal_axes(x, k):
-    """`(mean, axes (d, k))`: the first `k` principal axes of the rows of `x` (scikit-learn's PCA, signs fixed)."""
-    from sklearn.decomposition import PCA
+    """`(mean, axes (d, k))`: the first `k` principal axes of the rows of `x`, each signed so its largest entry is > 0.
 
-    pca = PCA(k, svd_solver="full").fit(x)
-    return pca.mean_, pca.components_.T
+    Exact: the eigenvectors of the `d x d` scatter matrix when there are at
+    least as many examples as features (much faster than an SVD of the data
+    then), else the right singular vectors of the centred data.
+    """
+    from scipy import linalg
+
+    mean = x.mean(axis=0)
+    centred = x - mean
+    if len(x) >= x.shape[1]:
+        values, vectors = linalg.eigh(centred.T @ centred)
+        axes = vectors[:, np.argsort(values)[::-1][:k]]
+    else:
+        axes = linalg.svd(centred, full_matrices=False)[2][:k].T
+    largest = axes[np.argmax(np.abs(axes), axis=0), np.arange(axes.shape[1])]
+    return mean, axes * np.where(largest < 0, -1.0, 1.0)
 
 
 @keras_transfer_export("keras_transfer.domain_adaptation.SubspaceAlignment")
@@ -28,7 +40,9 @@ class SubspaceAlignment(FeatureTransform):
     transformed target features. No target labels needed.
 
     Inputs of any shape are flattened; with a `feature_extractor` its
-    outputs are transformed instead. PCA is scikit-learn's.
+    outputs are transformed instead. The principal axes are exact (SciPy's
+    `eigh` of the scatter matrix, or an SVD with fewer examples than
+    features).
 
     Args:
         n_components: int >= 1, the subspace dimension (at most the number
@@ -76,8 +90,11 @@ class SubspaceAlignment(FeatureTransform):
         self.source_mean_, self.source_axes_ = _principal_axes(source, k)
         self.target_mean_, self.target_axes_ = _principal_axes(target, k)
         self.alignment_ = self.source_axes_.T @ self.target_axes_
+        # One (d, k) map and offset per domain: x @ map - offset.
+        source_map = self.source_axes_ @ self.alignment_
+        self._maps = {"source": (source_map, self.source_mean_ @ source_map),
+                      "target": (self.target_axes_, self.target_mean_ @ self.target_axes_)}
 
     def _transform(self, x, domain):
-        if domain == "source":
-            return (x - self.source_mean_) @ self.source_axes_ @ self.alignment_
-        return (x - self.target_mean_) @ self.target_axes_
+        projection, offset = self._maps[domain]
+        return x @ projection - offset
