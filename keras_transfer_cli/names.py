@@ -29,6 +29,7 @@ STRATEGY_NAMES = (
     "mdd",
     "adda",
     "wdgrl",
+    "ccsa",
     "fixmatch",
     "pseudo_label",
     "mean_teacher",

@@ -60,6 +60,9 @@ def table(records, methods, pair):
         same = [r["adapt"].get("acc_same_settings") for r in both]
         if all(s is not None for s in same):
             extra = f" (our settings: {_ms(same)})"
+        agreement = [r["adapt"].get("agreement") for r in both]
+        if all(a is not None for a in agreement):  # the shallow transforms: how close the transformed features are
+            extra += f" (features agree: {np.mean(agreement):.3g})"
         lines.append(
             f"| {method.name} | {method.twin} | {_ms(acc_o)} | {_ms(acc_a)}{extra} | {_ms(np.subtract(acc_o, acc_a))} "
             f"| {np.mean([r['ours'][key] for r in both]):.2f} | {np.mean([r['adapt'][key] for r in both]):.2f} "
@@ -77,6 +80,6 @@ def tables(records, methods, pairs, settings):
         lines += [f"## {pair} (seeds {', '.join(map(str, seeds))})", "", settings.get(pair, ""), ""]
         lines += table(records, methods, pair) + [""]
     lines += ["## What each row compares", ""]
-    lines += [f"- **{m.name}** ({m.twin}): {m.notes}" + (" Time: the weighting alone." if m.time_key != "seconds" else "")
-              for m in methods if m.notes]
+    alone = {"weight_seconds": " Time: the weighting alone.", "transform_seconds": " Time: the transform alone."}
+    lines += [f"- **{m.name}** ({m.twin}): {m.notes}" + alone.get(m.time_key, "") for m in methods if m.notes]
     return lines

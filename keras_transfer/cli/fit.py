@@ -62,13 +62,13 @@ def inputs_for(spec, main, source, target):
     """The `data`/`source`/`target` arguments of `transfer` for one strategy, from the loaded datasets."""
     labelled = (main.x_train, main.y_train)
     kwargs = {}
-    if "data" in spec.accepts:
+    if "data" in spec.requires:  # the labelled examples are the target task's (and CCSA's few target labels)
         kwargs["data"] = labelled
         x_s = source.x_train if source is not None else main.x_source
         y_s = source.y_train if source is not None else main.y_source
         if "source" in spec.accepts and x_s is not None:
             kwargs["source"] = (x_s, y_s)
-    else:  # domain adaptation: the labelled examples are the source domain
+    else:  # domain adaptation: the labelled examples are the source domain (a few target labels: from Python)
         kwargs["source"] = labelled
     x_t = target.x_train if target is not None else main.x_target
     if "target" in spec.accepts and x_t is not None:

@@ -5,7 +5,7 @@ from keras import ops
 
 from keras_transfer import _checks
 from keras_transfer.domain_adaptation._model_checks import check_sample_weight  # noqa: F401 (used by ADDA, WDGRL)
-from keras_transfer.domain_adaptation.domain_adaptation_model import _synced_replicas
+from keras_transfer.domain_adaptation._alignment_terms import synced_replicas
 from keras_transfer.models import _outputs
 from keras_transfer.models import _replicas
 
@@ -65,7 +65,7 @@ def batch_mean(values, weights=None):
     values = ops.cast(values, "float32")
     if weights is not None:
         values = values * ops.cast(ops.reshape(weights, ops.shape(values)), "float32")
-    context = _synced_replicas()
+    context = synced_replicas()
     if context is None:
         return ops.mean(values)
     count = context.all_reduce("sum", ops.cast(ops.shape(values)[0], "float32"))

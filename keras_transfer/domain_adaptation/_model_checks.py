@@ -7,21 +7,36 @@ from keras_transfer.domain_adaptation.domain_regularizer import DomainRegularize
 from keras_transfer.models import _outputs
 
 
-def check_batches(x):
-    if isinstance(x, dict) and set(x) == {"source", "target"}:
-        return
-    if isinstance(x, dict):
-        received = sorted(x)
+_LABELLED = {"labelled_target", "labelled_target_labels"}
+_HINT = ("Build the training data with keras_transfer.data.domain_adaptation_dataset(source=(x_s, y_s), target=x_t, "
+         "batch_size=...) (labelled target examples: labelled_target=(x_l, y_l)).")
+
+
+def check_batches(x, needs_target=True, needs_labelled=False):
+    """Training inputs `{"source", "target"[, "labelled_target", "labelled_target_labels"]}` as the model needs them."""
+    keys = set(x) if isinstance(x, dict) else None
+    if keys is not None and "source" in keys and keys <= {"source", "target"} | _LABELLED and (
+            not keys & _LABELLED or _LABELLED <= keys):
+        missing = [key for key, needed in (("target", needs_target), ("labelled_target", needs_labelled))
+                   if needed and key not in keys]
+        if not missing:
+            return
+        what = {"target": "unlabelled target inputs under 'target' (the alignment and regularisers use them)",
+                "labelled_target": "labelled target examples under 'labelled_target' and 'labelled_target_labels' "
+                                   "(ContrastiveSemanticAlignment pairs them with the source)"}
+        raise _checks.invalid("x", "training batches with " + " and ".join(what[k] for k in missing), sorted(keys),
+                              hint=_HINT)
+    if keys is not None:
+        received = sorted(keys)
     elif hasattr(x, "shape") and not isinstance(getattr(x, "shape"), type(None)):
         received = f"{type(x).__name__} of shape {tuple(x.shape)}"
     else:
         received = type(x).__name__
     raise _checks.invalid(
         "x",
-        "training batches {'source': source inputs, 'target': target inputs} with source labels",
-        received,
-        hint="Build the training data with keras_transfer.data.domain_adaptation_dataset("
-        "source=(x_s, y_s), target=x_t, batch_size=...).",
+        "training batches {'source': source inputs, 'target': target inputs} with source labels (and, for labelled "
+        "target examples, 'labelled_target' and 'labelled_target_labels')",
+        received, hint=_HINT,
     )
 
 

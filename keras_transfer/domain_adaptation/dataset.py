@@ -22,21 +22,21 @@ def _array(name, value):
     return array.astype("float32") if array.dtype == np.float64 else array
 
 
-def _source_spec(source):
+def _source_spec(source, name="source"):
+    """`(data, element shape, count)` of labelled `(x, y)` / `(x, y, w)` arrays or a dataset of such elements."""
+    sizes = (2, 3) if name == "source" else (2,)
+    pairs = "(x, y) or (x, y, sample_weight)" if name == "source" else "(x, y)"
     if _is_dataset(source):
         spec = source.element_spec
-        if not isinstance(spec, tuple) or len(spec) not in (2, 3):
-            raise _checks.invalid(
-                "source", "a tf.data.Dataset of (x, y) or (x, y, sample_weight) elements (labels missing?)",
-                spec,
-            )
+        if not isinstance(spec, tuple) or len(spec) not in sizes:
+            raise _checks.invalid(name, f"a tf.data.Dataset of {pairs} elements (labels missing?)", spec)
         return source, tuple(spec[0].shape), None
-    if not isinstance(source, (tuple, list)) or len(source) not in (2, 3):
+    if not isinstance(source, (tuple, list)) or len(source) not in sizes:
         raise _checks.invalid(
-            "source", "a tuple (x_s, y_s) or (x_s, y_s, sample_weight_s): the source labels are missing",
+            name, f"a tuple {pairs} of arrays: the labels are missing" if name == "source" else f"a tuple {pairs}",
             type(source).__name__ if not isinstance(source, (tuple, list)) else f"a tuple of {len(source)}",
         )
-    arrays = [_array("source", part) for part in source]
+    arrays = [_array(name, part) for part in source]
     return tuple(arrays), arrays[0].shape[1:], arrays[0].shape[0]
 
 
@@ -52,8 +52,8 @@ def _target_spec(target):
     texts = isinstance(target, list) and len(target) > 0 and all(isinstance(t, str) for t in target)
     if isinstance(target, (tuple, list)) and not texts:
         raise _checks.invalid(
-            "target", "an array of unlabelled inputs (target labels are not used for training)",
-            f"a {type(target).__name__} of {len(target)}", error=TypeError,
+            "target", "an array of unlabelled inputs", f"a {type(target).__name__} of {len(target)}", error=TypeError,
+            hint="Labelled target examples go to labelled_target=(x_l, y_l).",
         )
     array = _array("target", target)
     return array, array.shape[1:], array.shape[0]
@@ -64,34 +64,69 @@ def _cardinality(dataset):
     return None if n < 0 else n
 
 
+def _labelled_stream(name, data, n, num_classes):
+    """A checked `tf.data.Dataset` of labelled `(x, y[, w])` slices, or the given dataset."""
+    if n is None:
+        return data, _cardinality(data)
+    if n == 0:
+        raise _checks.invalid(name, "at least one sample", "0 samples")
+    for part in data[1:]:
+        if part.shape[0] != n:
+            raise _checks.invalid(name, f"labels and weights with one entry per input ({n})",
+                                  f"lengths {[p.shape[0] for p in data]}")
+    why = None if num_classes is None else f"num_classes={num_classes}"
+    checks.check_class_labels(name, data[1], num_classes=num_classes, count=n, why=why)
+    checks.check_examples(name, data[0])
+    if len(data) == 3 and np.any(data[2] < 0):
+        raise _checks.invalid(name, "non-negative sample weights", data[2].min())
+    return tf.data.Dataset.from_tensor_slices(data), n
+
+
+def _label_spec(data):
+    """The shape of one label (`()` for class ids, `(k,)` for one-hot rows)."""
+    if _is_dataset(data):
+        return tuple(data.element_spec[1].shape)
+    return tuple(data[1].shape[1:]) if data[1].ndim == 2 and data[1].shape[1] > 1 else ()
+
+
 @keras_transfer_export("keras_transfer.data.domain_adaptation_dataset")
 def domain_adaptation_dataset(
-    source, target, batch_size, *, num_classes=None, shuffle=True, seed=None, shuffle_buffer=10_000,
-    preprocessor=None,
+    source, target, batch_size, *, labelled_target=None, num_classes=None, shuffle=True, seed=None,
+    shuffle_buffer=10_000, preprocessor=None,
 ):
-    """Pairs labelled source batches with unlabelled target batches.
+    """Pairs labelled source batches with unlabelled (and labelled) target batches.
 
     Each element is `({"source": x_s, "target": x_t}, y_s)` (plus the source
     sample weights when given), what `keras_transfer.models.
-    DomainAdaptationModel.fit` expects. An epoch is as long as the longer
-    domain (in batches); the shorter one is repeated. Batches are prefetched
-    with `tf.data.AUTOTUNE`.
+    DomainAdaptationModel.fit` expects. With `labelled_target=(x_l, y_l)`
+    (a few labelled target examples: semi-supervised or supervised domain
+    adaptation, CCSA), the inputs also hold `"labelled_target": x_l` and
+    `"labelled_target_labels": y_l`, a batch of them at every step; with
+    `target=None` the `"target"` key is left out (CCSA and the source +
+    labelled-target baseline need no unlabelled target). An epoch is as long
+    as the longest stream (in batches); the shorter ones are repeated.
+    Batches are prefetched with `tf.data.AUTOTUNE`.
 
     Args:
         source: `(x_s, y_s)` or `(x_s, y_s, sample_weight_s)` arrays, or a
             `tf.data.Dataset` of such (unbatched) elements. Labels are integer
             classes or one-hot rows.
         target: `x_t` array, or a `tf.data.Dataset` of unbatched inputs. Same
-            element shape as `x_s`.
+            element shape as `x_s`. May be `None` when `labelled_target` is
+            given.
         batch_size: int, per domain (each step sees `batch_size` source and
-            `batch_size` target samples), or a pair `(source, target)`.
+            `batch_size` target samples), or a pair `(source, target)`; the
+            labelled target batches have the target's size.
+        labelled_target: `(x_l, y_l)` arrays (or a `tf.data.Dataset` of
+            such elements) of labelled target examples, labels in the
+            source's format. Defaults to `None`.
         num_classes: int, optional: integer labels are checked to lie in
             `[0, num_classes)`.
         shuffle: bool, reshuffle each epoch. Defaults to `True`.
         seed: int or `None`, shuffling seed.
         shuffle_buffer: int, shuffle buffer of `tf.data` inputs.
-        preprocessor: a callable mapped over each batch of inputs (both
-            domains) in the pipeline, e.g. the keras-hub preprocessor of a
+        preprocessor: a callable mapped over each batch of inputs (every
+            domain) in the pipeline, e.g. the keras-hub preprocessor of a
             text classifier (`text_model.preprocessor`): `x_s` and `x_t` are
             then raw strings and the model's compiled step sees token dicts.
             Defaults to `None` (inputs as given).
@@ -109,8 +144,14 @@ def domain_adaptation_dataset(
     >>> x, y = next(iter(data))
     >>> tuple(x["source"].shape), tuple(x["target"].shape), tuple(y.shape)
     ((5, 4), (5, 4), (5,))
+    >>> few = keras_transfer.data.domain_adaptation_dataset(
+    ...     source=(np.zeros((10, 4)), np.arange(10) % 2), target=None,
+    ...     labelled_target=(np.ones((4, 4)), np.array([0, 1, 0, 1])), batch_size=5)
+    >>> x, y = next(iter(few))
+    >>> sorted(x), tuple(x["labelled_target"].shape)
+    (['labelled_target', 'labelled_target_labels', 'source'], (5, 4))
     """
-    if target is None:
+    if target is None and labelled_target is None:
         raise _checks.invalid(
             "target", "the unlabelled target-domain inputs (an array or a tf.data.Dataset)", target,
             hint="Domain adaptation needs target data; for source-only training use model.fit(x_s, y_s).",
@@ -127,69 +168,67 @@ def domain_adaptation_dataset(
                               error=TypeError)
 
     source_data, source_shape, n_source = _source_spec(source)
-    target_data, target_shape, n_target = _target_spec(target)
-    if tuple(source_shape) != tuple(target_shape):
-        raise _checks.invalid(
-            "target", f"inputs of the same shape as the source inputs, {tuple(source_shape)}",
-            f"inputs of shape {tuple(target_shape)}",
-        )
-    if n_source is not None:
-        if n_source == 0:
-            raise _checks.invalid("source", "at least one sample", "0 samples")
-        for part in source_data[1:]:
-            if part.shape[0] != n_source:
-                raise _checks.invalid(
-                    "source", f"labels and weights with one entry per input ({n_source})",
-                    f"lengths {[p.shape[0] for p in source_data]}",
-                )
-        why = None if num_classes is None else f"num_classes={num_classes}"
-        checks.check_class_labels("source", source_data[1], num_classes=num_classes, count=n_source, why=why)
-        checks.check_examples("source", source_data[0])
-        if len(source_data) == 3 and np.any(source_data[2] < 0):
-            raise _checks.invalid("source", "non-negative sample weights", source_data[2].min())
-        source_ds = tf.data.Dataset.from_tensor_slices(source_data)
-    else:
-        source_ds = source_data
-        n_source = _cardinality(source_ds)
-    if n_target is not None:
+    streams = {"source": [*_labelled_stream("source", source_data, n_source, num_classes), source_batch]}
+    if target is not None:
+        target_data, target_shape, n_target = _target_spec(target)
+        _check_shape("target", source_shape, target_shape)
         if n_target == 0:
             raise _checks.invalid("target", "at least one sample", "0 samples")
-        checks.check_examples("target", target_data)
-        target_ds = tf.data.Dataset.from_tensor_slices(target_data)
-    else:
-        target_ds = target_data
-        n_target = _cardinality(target_ds)
-    if n_source == 0 or n_target == 0:
-        side = "source" if n_source == 0 else "target"
-        raise _checks.invalid(side, "a non-empty dataset", "an empty dataset")
+        if n_target is not None:
+            checks.check_examples("target", target_data)
+            target_data = tf.data.Dataset.from_tensor_slices(target_data)
+        streams["target"] = [target_data, _cardinality(target_data) if n_target is None else n_target, target_batch]
+    if labelled_target is not None:
+        labelled_data, labelled_shape, n_labelled = _source_spec(labelled_target, "labelled_target")
+        _check_shape("labelled_target", source_shape, labelled_shape)
+        if _label_spec(labelled_data) != _label_spec(source_data):
+            raise _checks.invalid("labelled_target", "labels in the format of the source labels (class ids of shape "
+                                  f"{_label_spec(source_data)}, per example)",
+                                  f"labels of shape {_label_spec(labelled_data)} per example")
+        streams["labelled_target"] = [*_labelled_stream("labelled_target", labelled_data, n_labelled, num_classes),
+                                      target_batch]
+    for side, (_, n, _) in streams.items():
+        if n == 0:
+            raise _checks.invalid(side, "a non-empty dataset", "an empty dataset")
 
-    source_steps = None if n_source is None else -(-n_source // source_batch)
-    target_steps = None if n_target is None else -(-n_target // target_batch)
-    if source_steps is not None and target_steps is not None:
-        source_is_longer = source_steps >= target_steps
-    else:
-        source_is_longer = source_steps is None
+    steps = {side: None if n is None else -(-n // batch) for side, (_, n, batch) in streams.items()}
+    # The longest stream (an infinite one, else the most batches; the source on ties) sets the epoch.
+    longest = next((side for side, s in steps.items() if s is None), None) or max(steps, key=lambda k: (steps[k], k == "source"))
 
-    def prepare(dataset, n, batch, longer, domain_seed):
+    def prepare(side, domain_seed):
+        dataset, n, batch = streams[side]
         if shuffle:
             buffer = n if n is not None else shuffle_buffer
             dataset = dataset.shuffle(max(1, min(buffer, shuffle_buffer) if n is None else buffer),
                                       seed=domain_seed, reshuffle_each_iteration=True)
-        if not longer:
-            dataset = dataset.repeat()
-            return dataset.batch(batch, drop_remainder=True)
+        if side != longest:
+            return dataset.repeat().batch(batch, drop_remainder=True)
         return dataset.batch(batch)
 
-    target_seed = None if seed is None else seed + 1
-    source_ds = prepare(source_ds, n_source, source_batch, source_is_longer, seed)
-    target_ds = prepare(target_ds, n_target, target_batch, not source_is_longer, target_seed)
+    seeds = {"source": seed, "target": None if seed is None else seed + 1,
+             "labelled_target": None if seed is None else seed + 2}
+    prepared = tuple(prepare(side, seeds[side]) for side in streams)
+    sides = tuple(streams)
 
-    def combine(source_element, target_element):
-        source_inputs = source_element[0]
+    def combine(*elements):
+        parts = dict(zip(sides, elements))
+        source_element = parts["source"]
+        inputs = {"source": source_element[0]}
+        if "target" in parts:
+            inputs["target"] = parts["target"]
+        if "labelled_target" in parts:
+            inputs["labelled_target"] = parts["labelled_target"][0]
         if preprocessor is not None:
-            source_inputs, target_element = preprocessor(source_inputs), preprocessor(target_element)
-        inputs = {"source": source_inputs, "target": target_element}
+            inputs = {side: preprocessor(x) for side, x in inputs.items()}
+        if "labelled_target" in parts:
+            inputs["labelled_target_labels"] = parts["labelled_target"][1]
         return (inputs, *source_element[1:])
 
-    data = tf.data.Dataset.zip((source_ds, target_ds)).map(combine, num_parallel_calls=tf.data.AUTOTUNE)
+    data = tf.data.Dataset.zip(prepared).map(combine, num_parallel_calls=tf.data.AUTOTUNE)
     return data.prefetch(tf.data.AUTOTUNE)
+
+
+def _check_shape(name, source_shape, shape):
+    if tuple(source_shape) != tuple(shape):
+        raise _checks.invalid(name, f"inputs of the same shape as the source inputs, {tuple(source_shape)}",
+                              f"inputs of shape {tuple(shape)}")

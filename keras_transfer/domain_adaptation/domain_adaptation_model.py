@@ -11,21 +11,22 @@ from keras_transfer.models.transfer_model import TransferModel
 from keras_transfer.domain_adaptation.conditional_domain_adversarial_head import (
     ConditionalDomainAdversarialHead,
 )
-from keras_transfer.domain_adaptation._adversarial_loss import adversarial_loss
+from keras_transfer.domain_adaptation import _alignment_terms
 from keras_transfer.domain_adaptation._model_checks import check_batches, check_sample_weight, check_from_logits, \
     check_regularizers
+from keras_transfer.domain_adaptation.contrastive_semantic_alignment import ContrastiveSemanticAlignment
 from keras_transfer.domain_adaptation.coral import CORAL
 from keras_transfer.domain_adaptation.domain_adversarial_head import DomainAdversarialHead
 from keras_transfer.domain_adaptation.jmmd import JMMD
 from keras_transfer.domain_adaptation.margin_disparity_head import MarginDisparityHead
-from keras_transfer.domain_adaptation.margin_disparity_head import margin_disparity_loss
 from keras_transfer.domain_adaptation.mmd import MMD
 
-ALIGNMENTS = (DomainAdversarialHead, ConditionalDomainAdversarialHead, MMD, CORAL, MarginDisparityHead)  # JMMD: an MMD
+ALIGNMENTS = (DomainAdversarialHead, ConditionalDomainAdversarialHead, MMD, CORAL, MarginDisparityHead,  # JMMD: an MMD
+              ContrastiveSemanticAlignment)
 _ALIGNMENT_NAMES = (
     "a keras_transfer.layers.DomainAdversarialHead, a keras_transfer.layers."
-    "ConditionalDomainAdversarialHead, a keras_transfer.losses.MMD, JMMD or CORAL, a keras_transfer.layers."
-    "MarginDisparityHead (MDD), or None (no alignment)"
+    "ConditionalDomainAdversarialHead, a keras_transfer.losses.MMD, JMMD, CORAL or ContrastiveSemanticAlignment, a "
+    "keras_transfer.layers.MarginDisparityHead (MDD), or None (no alignment)"
 )
 _DA_LOG_KEYS = ("task_loss", "alignment_loss", "domain_accuracy")
 
@@ -34,13 +35,6 @@ def _check_layer(name, value):
     if not isinstance(value, keras.layers.Layer):
         raise _checks.invalid(name, "a Keras layer or model", value, error=TypeError)
     return value
-
-
-def _synced_replicas():
-    """The replica context while several replicas train in sync, else `None`."""
-    if _replicas.num_replicas() == 1:
-        return None
-    return tf.distribute.get_replica_context()  # `None` in a cross-replica context
 
 
 @keras_transfer_export("keras_transfer.models.DomainAdaptationModel")
@@ -67,7 +61,18 @@ class DomainAdaptationModel(TransferModel, keras.Model):
     - `keras_transfer.layers.MarginDisparityHead` (MDD): an auxiliary
       classifier behind gradient reversal, trained to disagree with the
       classifier on the target and agree with it on the source by a margin.
+    - `keras_transfer.losses.ContrastiveSemanticAlignment` (CCSA): pairs of
+      source and *labelled* target examples, same-class pairs pulled
+      together, the others pushed apart (needs labelled target batches,
+      no unlabelled ones).
     - `None`: no alignment (source-only training, or `regularizers` alone).
+
+    A few labelled target examples (`domain_adaptation_dataset(...,
+    labelled_target=(x_l, y_l))`, semi-supervised domain adaptation) go
+    through the same forward pass and join the source batch in the task
+    loss, each weighing `labelled_target_weight` (1 as a source example; 0
+    keeps them out of it, as CCSA's paper does); the alignments that compare
+    domains see only the source and unlabelled target rows.
 
     `regularizers` adds terms computed from both domains' features and
     logits (`keras_transfer.losses.BSP`, `MCC`, `AFN`, `TargetEntropy`, or
@@ -78,7 +83,8 @@ class DomainAdaptationModel(TransferModel, keras.Model):
     metrics on the source batch and, for adversarial heads, the
     `domain_accuracy` of the domain classifier (near 0.5 once the domains are
     confused), and each regulariser's term as `"{name}_loss"`.
-    `sample_weight` weights the source task loss.
+    `sample_weight` weights the source task loss. The compiled metrics are
+    those of the source batch.
 
     Under `tf.distribute` (create and compile the model inside
     `strategy.scope()`), the losses are those of the global batch: MMD and
@@ -106,6 +112,9 @@ class DomainAdaptationModel(TransferModel, keras.Model):
         joint_forward: bool, one forward pass over the concatenated source
             and target batch (`True`) or one pass per domain (`False`).
             Defaults to `True`.
+        labelled_target_weight: float >= 0, the weight of a labelled target
+            example in the task loss, relative to a source example. Defaults
+            to `1.0`.
 
     Call arguments:
         inputs: a batch of inputs (or the dict `{"source": ..., "target": ...}`
@@ -137,14 +146,16 @@ class DomainAdaptationModel(TransferModel, keras.Model):
         2016 workshops; Long et al., "Conditional Adversarial Domain
         Adaptation", NeurIPS 2018; Long et al., "Deep Transfer Learning with
         Joint Adaptation Networks", ICML 2017; Zhang et al., "Bridging Theory
-        and Algorithm for Domain Adaptation", ICML 2019.
+        and Algorithm for Domain Adaptation", ICML 2019; Motiian et al.,
+        "Unified Deep Supervised Domain Adaptation and Generalization", ICCV
+        2017.
     """
 
     _build_before_tracing = True
     _nested_config = ("feature_extractor", "classifier", "alignment")
 
     def __init__(self, feature_extractor, classifier, alignment, alignment_weight=1.0, joint_forward=True,
-                 regularizers=None, from_logits=None, **kwargs):
+                 regularizers=None, from_logits=None, labelled_target_weight=1.0, **kwargs):
         super().__init__(**kwargs)
         self.feature_extractor = _check_layer("feature_extractor", feature_extractor)
         self.classifier = _check_layer("classifier", classifier)
@@ -157,7 +168,13 @@ class DomainAdaptationModel(TransferModel, keras.Model):
         if not isinstance(joint_forward, bool):
             raise _checks.invalid("joint_forward", "a bool", joint_forward, error=TypeError)
         self.joint_forward = joint_forward
+        self.labelled_target_weight = _checks.check_float("labelled_target_weight", labelled_target_weight,
+                                                          minimum=0.0)
         self.adversarial = isinstance(alignment, (DomainAdversarialHead, ConditionalDomainAdversarialHead))
+        # Which batches the step needs: unlabelled target inputs (every alignment but CCSA's, and the
+        # regularisers), labelled target examples (CCSA's pairs).
+        self.needs_labelled = isinstance(alignment, ContrastiveSemanticAlignment)
+        self.needs_target = bool(self.regularizers) or (alignment is not None and not self.needs_labelled)
         self.task_loss_tracker = keras.metrics.Mean(name="task_loss")
         if alignment is not None:
             self.alignment_loss_tracker = keras.metrics.Mean(name="alignment_loss")
@@ -216,73 +233,66 @@ class DomainAdaptationModel(TransferModel, keras.Model):
     def fit(self, x=None, y=None, *args, **kwargs):
         """`keras.Model.fit`; in-memory `x` is checked to be source and target batches first."""
         if isinstance(x, (dict, list, tuple)) or hasattr(x, "shape"):
-            check_batches(x)
+            check_batches(x, self.needs_target, self.needs_labelled)
             check_sample_weight(x, kwargs.get("sample_weight"))
         return super().fit(x, y, *args, **kwargs)
 
     def _unpack(self, data):
         x, y, sample_weight = keras.utils.unpack_x_y_sample_weight(data)
-        check_batches(x)
+        check_batches(x, self.needs_target, self.needs_labelled)
         if y is None:
             raise _checks.invalid("y", "source labels in each training batch", y)
-        return x["source"], x["target"], y, sample_weight
+        labelled = (x["labelled_target"], x["labelled_target_labels"]) if "labelled_target" in x else None
+        return x["source"], x.get("target"), labelled, y, sample_weight
 
-    def _alignment_loss(self, features, predictions, n_source, training):
-        context = _synced_replicas()
-        if isinstance(self.alignment, MarginDisparityHead):
-            return margin_disparity_loss(self.alignment, features, predictions, n_source, training, context)
-        if self.adversarial:
-            return adversarial_loss(self.alignment, features, predictions, n_source, training, context)
-        parts = [features[:n_source], features[n_source:]]
-        joint = isinstance(self.alignment, JMMD)
-        if joint:
-            probabilities = ops.softmax(predictions, axis=-1) if self.from_logits else predictions
-            parts += [probabilities[:n_source], probabilities[n_source:]]
-        if context is not None:
-            # The discrepancy of the global batch, on every replica: MMD and CORAL
-            # do not split into per-replica terms (gradients flow back through the gather).
-            parts = context.all_gather(parts, axis=0)
-        if joint:
-            return self.alignment([parts[0], parts[2]], [parts[1], parts[3]]), None
-        return self.alignment(parts[0], parts[1]), None
+    def _task_loss(self, x_source, y, y_pred, sample_weight, labelled, labelled_pred):
+        """The compiled loss on the source batch, joined by the labelled target batch (weighted) when there is one."""
+        weight = self.labelled_target_weight
+        if labelled is None or weight == 0.0:
+            return self._compute_loss(x=x_source, y=y, y_pred=y_pred, sample_weight=sample_weight, training=True)
+        labels = ops.cast(labelled[1], y.dtype)
+        if sample_weight is not None or weight != 1.0:
+            n_source = ops.shape(y_pred)[0]
+            source_weight = ops.ones((n_source,)) if sample_weight is None else ops.reshape(sample_weight, (-1,))
+            sample_weight = ops.concatenate(
+                [ops.cast(source_weight, "float32"), ops.full((ops.shape(labels)[0],), weight, "float32")], axis=0)
+        return self._compute_loss(x=x_source, y=ops.concatenate([y, labels], axis=0),
+                                  y_pred=ops.concatenate([y_pred, labelled_pred], axis=0), sample_weight=sample_weight,
+                                  training=True)
 
-    def _regularizer_losses(self, features, predictions, n_source):
-        """Each regulariser's term on the global batch (gathered from the replicas under `tf.distribute`)."""
-        logits = ops.cast(predictions, "float32")
-        if not self.from_logits:
-            logits = ops.log(ops.maximum(logits, 1e-7))  # the same softmax as the probabilities
-        parts = [features[:n_source], features[n_source:], logits[:n_source], logits[n_source:]]
-        context = _synced_replicas()
-        if context is not None:
-            parts = context.all_gather(parts, axis=0)
-        return [regularizer(*parts) for regularizer in self.regularizers]
+    def _alignment_loss(self, features, predictions, n_source, training, labelled=None):
+        """`(loss, domain_accuracy or None)` of the alignment (a hook: WDGRL trains its critic here)."""
+        return _alignment_terms.alignment_loss(self, features, predictions, n_source, training, labelled)
 
     def train_step(self, data):
-        x_source, x_target, y, sample_weight = self._unpack(data)
+        x_source, x_target, labelled, y, sample_weight = self._unpack(data)
         if not self.built:  # parts without an input shape: built on the first batch
             self.build({"source": x_source} if isinstance(x_source, dict) else (None, *x_source.shape[1:]))
-        n_source = ops.shape(keras.tree.flatten(x_source)[0])[0]
-        x_target = keras.tree.map_structure(lambda t, s: ops.cast(t, s.dtype), x_target, x_source)
+        others = [x for x in (x_target, None if labelled is None else labelled[0]) if x is not None]
+        parts = [x_source] + [keras.tree.map_structure(lambda t, s: ops.cast(t, s.dtype), x, x_source) for x in others]
+        sizes = [ops.shape(keras.tree.flatten(x)[0])[0] for x in parts]
+        n_source = sizes[0]
+        n_domains = n_source + sizes[1] if x_target is not None else n_source  # the source and unlabelled target rows
         with tf.GradientTape() as tape:
-            if self.joint_forward:
-                joint = keras.tree.map_structure(lambda s, t: ops.concatenate([s, t], axis=0), x_source, x_target)
+            if self.joint_forward and len(parts) > 1:
+                joint = keras.tree.map_structure(lambda *x: ops.concatenate(x, axis=0), *parts)
                 features = self.feature_extractor(joint, training=True)
             else:
-                features = ops.concatenate(
-                    [self.feature_extractor(x_source, training=True), self.feature_extractor(x_target, training=True)],
-                    axis=0,
-                )
+                features = ops.concatenate([self.feature_extractor(x, training=True) for x in parts], axis=0)
             predictions = self.classifier(features, training=True)
             y_pred = predictions[:n_source]
-            task_loss = self._compute_loss(
-                x=x_source, y=y, y_pred=y_pred, sample_weight=sample_weight, training=True
-            )
+            task_loss = self._task_loss(x_source, y, y_pred, sample_weight, labelled, predictions[n_domains:])
             loss = ops.cast(task_loss, "float32")
+            domain_features, domain_predictions = features[:n_domains], predictions[:n_domains]
             if self.alignment is not None:
-                alignment_loss, domain_accuracy = self._alignment_loss(features, predictions, n_source, True)
+                # CCSA's pairs: the source labels, the labelled target features and their labels
+                pairs = {"labelled": (y, features[n_domains:], labelled[1])} if self.needs_labelled else {}
+                alignment_loss, domain_accuracy = self._alignment_loss(
+                    domain_features, domain_predictions, n_source, True, **pairs)
                 alignment_loss = ops.cast(alignment_loss, "float32")
                 loss = loss + self.alignment_weight * self._replica_loss(alignment_loss)
-            terms = self._regularizer_losses(features, predictions, n_source) if self.regularizers else []
+            terms = (_alignment_terms.regularizer_losses(self, domain_features, domain_predictions, n_source)
+                     if self.regularizers else [])
             for regularizer, term in zip(self.regularizers, terms):
                 loss = loss + regularizer.weight * self._replica_loss(term)
             self._track_loss(loss, n_source)
@@ -315,6 +325,7 @@ class DomainAdaptationModel(TransferModel, keras.Model):
                 "joint_forward": self.joint_forward,
                 "regularizers": [keras.saving.serialize_keras_object(r) for r in self.regularizers],
                 "from_logits": self.from_logits,
+                "labelled_target_weight": self.labelled_target_weight,
             }
         )
         return config

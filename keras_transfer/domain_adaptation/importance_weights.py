@@ -10,12 +10,13 @@ from keras_transfer.domain_adaptation import _kmm
 METHODS = ("kliep", "ulsif", "rulsif", "kmm", "nearest_neighbors", "discriminator")
 
 
-def _flat(name, x, feature_extractor, batch_size):
+def _flat(name, x, feature_extractor, batch_size, minimum=2):
     if feature_extractor is not None:
         x = feature_extractor.predict(x, batch_size=batch_size, verbose=0)
     x = np.asarray(x)
-    if x.dtype.kind not in "fiu" or x.ndim < 2 or len(x) < 2:
-        raise _checks.invalid(name, "an array of at least 2 numeric examples, shape (n, ...)", f"an array of dtype {x.dtype} and shape {x.shape}")
+    if x.dtype.kind not in "fiu" or x.ndim < 2 or len(x) < minimum:
+        what = "at least 2 numeric examples" if minimum == 2 else f"at least {minimum} numeric example(s)"
+        raise _checks.invalid(name, f"an array of {what}, shape (n, ...)", f"an array of dtype {x.dtype} and shape {x.shape}")
     x = x.reshape(len(x), -1).astype("float64")
     if not np.all(np.isfinite(x)):
         raise _checks.invalid(name, "finite values", "NaN or infinite values")

@@ -1,5 +1,6 @@
 """Domain adaptation strategies: labelled source, unlabelled target (`"dann"`, `"cdan"`, `"mmd"`, `"coral"`, `"jan"`,
-`"bsp"`, `"mcc"`, `"afn"`, `"entropy"`, `"mcd"`, `"mdd"`, `"adda"`, `"wdgrl"`)."""
+`"bsp"`, `"mcc"`, `"afn"`, `"entropy"`, `"mcd"`, `"mdd"`, `"adda"`, `"wdgrl"`; those on `DomainAdaptationModel` also
+take a few labelled target examples as `data`), and a few labelled target examples (`"ccsa"`)."""
 
 from keras_transfer import _checks
 from keras_transfer.domain_adaptation._adversary import default_adversary
@@ -8,6 +9,7 @@ from keras_transfer.domain_adaptation.adda import ADDA
 from keras_transfer.domain_adaptation.afn import AFN
 from keras_transfer.domain_adaptation.bsp import BSP
 from keras_transfer.domain_adaptation.conditional_domain_adversarial_head import ConditionalDomainAdversarialHead
+from keras_transfer.domain_adaptation.contrastive_semantic_alignment import ContrastiveSemanticAlignment
 from keras_transfer.domain_adaptation.coral import CORAL
 from keras_transfer.domain_adaptation.dataset import domain_adaptation_dataset
 from keras_transfer.domain_adaptation.domain_adaptation_model import DomainAdaptationModel
@@ -25,17 +27,18 @@ from keras_transfer.strategies.strategy import Strategy
 
 
 def _paired_batches(context):
+    # `data`: a few labelled target examples, in every step's task loss (and CCSA's pairs), where the strategy takes them.
     return domain_adaptation_dataset(
-        source=context.source, target=context.target, batch_size=context.batch_size,
+        source=context.source, target=context.target, labelled_target=context.data, batch_size=context.batch_size,
         num_classes=context.num_classes, seed=context.seed,
     )
 
 
-def _adapt(context, alignment, alignment_weight, freeze, schedule, regularizers=()):
+def _adapt(context, alignment, alignment_weight, freeze, schedule, regularizers=(), labelled_target_weight=1.0):
     classifier = context.classifier(freeze=freeze)
     model = DomainAdaptationModel(
         classifier.feature_extractor, classifier.head, alignment=alignment, alignment_weight=alignment_weight,
-        regularizers=list(regularizers),
+        regularizers=list(regularizers), labelled_target_weight=labelled_target_weight,
     )
     context.compile(model, loss="sparse_categorical_crossentropy")
     data = _paired_batches(context)
@@ -99,6 +102,8 @@ def entropy(context, *, entropy_weight=0.1, freeze=False):
 
 
 DOMAIN = dict(requires=("source", "target"), epochs=10)
+# The strategies on `DomainAdaptationModel` also take a few labelled target examples (`data`), same label space.
+SEMI_SUPERVISED = dict(DOMAIN, accepts=("source", "target", "data"), shared_labels=True)
 ADVERSARIAL_OPTIONS = {"alignment_weight": 1.0, "hidden_units": (256, 256), "freeze": False}
 DISCREPANCY_OPTIONS = {"alignment_weight": 1.0, "freeze": False}
 
@@ -107,61 +112,63 @@ register_strategy(Strategy(
     paper='Ganin et al., "Domain-Adversarial Training of Neural Networks", JMLR 2016',
     when="Labels only in a source domain, unlabelled target images: make features domain-invariant adversarially.",
     options=ADVERSARIAL_OPTIONS, page="domain_adaptation.md", section="dann",
-    builds=(DomainAdaptationModel, DomainAdversarialHead, GradientReversalSchedule), **DOMAIN,
+    builds=(DomainAdaptationModel, DomainAdversarialHead, GradientReversalSchedule), **SEMI_SUPERVISED,
 ))
 register_strategy(Strategy(
     "cdan", cdan,
     paper='Long et al., "Conditional Adversarial Domain Adaptation", NeurIPS 2018',
     when="As DANN, when classes are multimodal: align features jointly with class predictions.",
     options=ADVERSARIAL_OPTIONS, page="domain_adaptation.md", section="cdan",
-    builds=(DomainAdaptationModel, ConditionalDomainAdversarialHead, GradientReversalSchedule), **DOMAIN,
+    builds=(DomainAdaptationModel, ConditionalDomainAdversarialHead, GradientReversalSchedule), **SEMI_SUPERVISED,
 ))
 register_strategy(Strategy(
     "mmd", mmd,
     paper='Long et al., "Learning Transferable Features with Deep Adaptation Networks", ICML 2015',
     when="Domain shift without an adversary: minimise a kernel distance between source and target features.",
-    options=DISCREPANCY_OPTIONS, page="domain_adaptation.md", section="mmd", builds=(DomainAdaptationModel, MMD), **DOMAIN,
+    options=DISCREPANCY_OPTIONS, page="domain_adaptation.md", section="mmd", builds=(DomainAdaptationModel, MMD),
+    **SEMI_SUPERVISED,
 ))
 register_strategy(Strategy(
     "coral", coral,
     paper='Sun & Saenko, "Deep CORAL", ECCV Workshops 2016',
     when="Domain shift in feature statistics (e.g. colour, style): match the feature covariances; cheap and stable.",
-    options=DISCREPANCY_OPTIONS, page="domain_adaptation.md", section="coral", builds=(DomainAdaptationModel, CORAL), **DOMAIN,
+    options=DISCREPANCY_OPTIONS, page="domain_adaptation.md", section="coral", builds=(DomainAdaptationModel, CORAL),
+    **SEMI_SUPERVISED,
 ))
 register_strategy(Strategy(
     "jan", jan,
     paper='Long et al., "Deep Transfer Learning with Joint Adaptation Networks", ICML 2017',
     when="As MMD, when the shift differs by class: align features and class predictions jointly.",
     options=DISCREPANCY_OPTIONS, page="domain_adaptation.md", section="jan", builds=(DomainAdaptationModel, JMMD),
-    **DOMAIN,
+    **SEMI_SUPERVISED,
 ))
 register_strategy(Strategy(
     "bsp", bsp,
     paper='Chen et al., "Transferability vs. Discriminability: Batch Spectral Penalization", ICML 2019',
     when="DANN whose features lose discriminability: penalise the dominant directions of the feature batches.",
     options={**ADVERSARIAL_OPTIONS, "bsp_weight": 1e-4}, page="domain_adaptation.md", section="bsp",
-    builds=(DomainAdaptationModel, DomainAdversarialHead, BSP, GradientReversalSchedule), **DOMAIN,
+    builds=(DomainAdaptationModel, DomainAdversarialHead, BSP, GradientReversalSchedule), **SEMI_SUPERVISED,
 ))
 register_strategy(Strategy(
     "mcc", mcc,
     paper='Jin et al., "Minimum Class Confusion for Versatile Domain Adaptation", ECCV 2020',
     when="Unlabelled target data, no adversary: make the target predictions confuse fewer classes.",
     options={"mcc_weight": 1.0, "temperature": 2.5, "freeze": False}, page="domain_adaptation.md", section="mcc",
-    builds=(DomainAdaptationModel, MCC), **DOMAIN,
+    builds=(DomainAdaptationModel, MCC), **SEMI_SUPERVISED,
 ))
 register_strategy(Strategy(
     "afn", afn,
     paper='Xu et al., "Larger Norm More Transferable: An Adaptive Feature Norm Approach", ICCV 2019',
     when="Target features of smaller norm than the source ones: enlarge the feature norms of both domains.",
     options={"afn_weight": 0.05, "step": 1.0, "freeze": False}, page="domain_adaptation.md", section="afn",
-    builds=(DomainAdaptationModel, AFN), **DOMAIN,
+    builds=(DomainAdaptationModel, AFN), **SEMI_SUPERVISED,
 ))
 register_strategy(Strategy(
     "entropy", entropy,
     paper='Grandvalet & Bengio, "Semi-supervised Learning by Entropy Minimization", NeurIPS 2004',
     when="Target classes well separated in the features: push decision boundaries away from the target data.",
     options={"entropy_weight": 0.1, "freeze": False}, page="domain_adaptation.md", section="entropy",
-    builds=(DomainAdaptationModel, TargetEntropy), **DOMAIN,
+    builds=(DomainAdaptationModel, TargetEntropy), **SEMI_SUPERVISED,
 ))
 
 
@@ -195,7 +202,7 @@ register_strategy(Strategy(
          "domain classifier.",
     options={"alignment_weight": 0.1, "margin": 4.0, "hidden_units": (256,), "freeze": False},
     page="domain_adaptation.md", section="mdd",
-    builds=(DomainAdaptationModel, MarginDisparityHead, GradientReversalSchedule), **DOMAIN,
+    builds=(DomainAdaptationModel, MarginDisparityHead, GradientReversalSchedule), **SEMI_SUPERVISED,
 ))
 
 
@@ -247,4 +254,20 @@ register_strategy(Strategy(
     options={"alignment_weight": 1.0, "gradient_penalty_weight": 10.0, "critic_steps": 5, "hidden_units": (100,),
              "freeze": False},
     page="domain_adaptation.md", section="wdgrl", builds=(WDGRL,), **DOMAIN,
+))
+
+
+def ccsa(context, *, alignment_weight=1.0, margin=1.0, labelled_target_weight=1.0, freeze=False):
+    """Contrastive semantic alignment of source and labelled target pairs (CCSA)."""
+    return _adapt(context, ContrastiveSemanticAlignment(margin=margin), alignment_weight, freeze, False,
+                  labelled_target_weight=labelled_target_weight)
+
+
+register_strategy(Strategy(
+    "ccsa", ccsa,
+    paper='Motiian et al., "Unified Deep Supervised Domain Adaptation and Generalization", ICCV 2017',
+    when="A few labelled target examples per class: pull same-class source/target pairs together, push others apart.",
+    options={"alignment_weight": 1.0, "margin": 1.0, "labelled_target_weight": 1.0, "freeze": False},
+    page="domain_adaptation.md", section="ccsa", builds=(DomainAdaptationModel, ContrastiveSemanticAlignment),
+    requires=("source", "data"), shared_labels=True, epochs=10,
 ))

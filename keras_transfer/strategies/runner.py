@@ -62,7 +62,9 @@ def transfer(
     What each input means:
 
     - `data`: labelled examples of the task to learn, `(x, y)` with
-      integer labels (all strategies but domain adaptation);
+      integer labels; for domain adaptation, a few labelled target
+      examples (`"ccsa"` needs them, the other domain adaptation
+      strategies add them to the source labels: semi-supervised);
     - `source`: labelled source examples `(x_s, y_s)`: the labelled domain of
       `"dann"`, `"cdan"`, `"mmd"`, `"coral"`; the source task that trains the
       teacher of `"distill"` or the classifier and generator of `"pp_pssl"`;
@@ -180,10 +182,13 @@ def transfer(
         if x is not None and tuple(x.shape[1:]) != input_shape:
             raise _checks.invalid(name, f"inputs of shape {input_shape} (as the labelled inputs)", f"inputs of shape {tuple(x.shape[1:])}")
 
+    # Source and labelled target examples of one label space (domain adaptation): both count.
+    shared = [("source", source)] if spec.shared_labels and data is not None and source is not None else []
     if num_classes is None:
-        num_classes = int(labelled[1].max()) + 1
+        num_classes = max(int(value[1].max()) + 1 for value in [labelled] + [v for _, v in shared])
     num_classes = _checks.check_int("num_classes", num_classes, minimum=2)
-    for name, value in (("data" if data is not None else "source", labelled), ("validation_data", validation_data)):
+    for name, value in (("data" if data is not None else "source", labelled), ("validation_data", validation_data),
+                        *shared):
         if value is not None:
             checks.check_labels(name, value[1], num_classes=num_classes, why=f"num_classes={num_classes}")
 
@@ -283,7 +288,8 @@ def _hint_for(spec, name):
     if set(spec.requires) == {"source", "target"}:
         return (
             "Domain adaptation learns the labels from `source=(x_s, y_s)` and adapts to the unlabelled "
-            "`target=x_t`; labelled target examples go to `validation_data`."
+            "`target=x_t`; labelled target examples go to `data=(x_l, y_l)` where the strategy trains on a few "
+            "(semi-supervised) or to `validation_data` (measured only)."
         )
     if name == "target" and "target" not in spec.accepts:
         return "Unlabelled target inputs are used by 'fixmatch' and the domain adaptation strategies."

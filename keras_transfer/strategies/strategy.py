@@ -45,6 +45,11 @@ class Strategy:
             the strategy adapts, given as `transfer(...,
             source_model=...)`; its `train` then gets a
             `SourceModelContext`). Defaults to `"backbone"`.
+        shared_labels: whether `data` (labelled target examples) and
+            `source` share one label space (domain adaptation with a few
+            target labels): `num_classes` then counts the classes of both,
+            and the source labels are checked against it. Defaults to
+            `False` (e.g. distillation: another task's labels).
 
     Example:
 
@@ -72,6 +77,7 @@ class Strategy:
         inputs="images",
         builds=(),
         starts_from="backbone",
+        shared_labels=False,
     ):
         for argument, value in (("name", name), ("paper", paper), ("when", when), ("page", page)):
             if not isinstance(value, str) or not value:
@@ -103,6 +109,9 @@ class Strategy:
             raise _checks.invalid("builds", "a tuple of classes", builds, error=TypeError)
         self.builds = tuple(builds)
         self.starts_from = _checks.check_choice("starts_from", starts_from, ("backbone", "source_model"))
+        if not isinstance(shared_labels, bool):
+            raise _checks.invalid("shared_labels", "a bool", shared_labels, error=TypeError)
+        self.shared_labels = shared_labels
         self.registered_in = None  # the module that registered it (set by `register_strategy`)
 
     @property

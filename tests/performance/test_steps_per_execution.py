@@ -85,13 +85,14 @@ def _compile(model, steps_per_execution, jit_compile=False, loss="sparse_categor
 
 # === One case per model: build, compile, fit; returns (model whose weights compare, history) ===
 
-def _domain_adaptation(alignment, jit_compile=False, regularizers=lambda: None):
+def _domain_adaptation(alignment, jit_compile=False, regularizers=lambda: None, target=True, labelled=False):
     def case(spe):
         model = kt.models.DomainAdaptationModel(_dense_features(), _dense_classifier(), alignment=alignment(),
                                                 regularizers=regularizers())
         _compile(model, spe, jit_compile=jit_compile)
-        data = kt.data.domain_adaptation_dataset(source=(VECTORS, LABELS), target=TARGET_VECTORS, batch_size=BATCH,
-                                                 shuffle=False)
+        data = kt.data.domain_adaptation_dataset(
+            source=(VECTORS, LABELS), target=TARGET_VECTORS if target else None, batch_size=BATCH, shuffle=False,
+            labelled_target=(TARGET_VECTORS[:12], LABELS[:12]) if labelled else None)
         return model, model.fit(data, epochs=EPOCHS, verbose=0)
 
     return case
@@ -230,6 +231,10 @@ CASES = {
                                             kt.losses.TargetEntropy()]),
     "DomainAdaptationModel (MDD)": _domain_adaptation(lambda: kt.layers.MarginDisparityHead((8,))),
     "MCDModel": _mcd,
+    "DomainAdaptationModel (DANN, labelled target)": _domain_adaptation(
+        lambda: kt.layers.DomainAdversarialHead((8,)), labelled=True),
+    "DomainAdaptationModel (CCSA)": _domain_adaptation(kt.losses.ContrastiveSemanticAlignment, target=False,
+                                                       labelled=True),
     "FixMatch (augmentations)": _fixmatch,
     "FixMatch + PseudoSSLGenerator": _pssl,
     "Distiller (shared)": _distiller("shared"),

@@ -82,7 +82,7 @@ BAD = [
     # (strategy, kwargs, error, the message names...)
     ("fine_tunning", dict(data=(X, Y)), ValueError, r"`strategy`.*'feature_extraction'.*Did you mean 'fine_tune'"),
     ("dann", dict(source=(X, Y)), ValueError, r"`target`.*strategy 'dann' needs it.*Received: target=None"),
-    ("dann", dict(data=(X, Y), source=(X, Y), target=X), ValueError, r"`data`.*does not use it.*validation_data"),
+    ("ccsa", dict(data=(X, Y), source=(X, Y), target=X), ValueError, r"`target`.*'ccsa' does not use it"),
     ("feature_extraction", dict(data=(X, Y), target=X), ValueError, r"`target`.*'feature_extraction' does not use it"),
     ("fixmatch", dict(data=(X, Y)), ValueError, r"`target`.*unlabelled target inputs"),
     ("feature_extraction", dict(), ValueError, r"`data`.*labelled target-task examples"),

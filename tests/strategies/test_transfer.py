@@ -68,6 +68,7 @@ CASES = {
     "dora": dict(data=(X, Y), rank=2),
     "lora_plus": dict(data=(X, Y), rank=2),
     "ia3": dict(data=(X, Y)),
+    "ccsa": dict(data=toy(6, shift=20, seed=4), source=(X, Y)),
 }
 # Keys the history of the main `fit` must have, beyond loss/accuracy/val_*.
 EXTRA_KEYS = {
@@ -98,6 +99,7 @@ EXTRA_KEYS = {
     "distill": {"distillation_loss"},
     "adda": {"discriminator_loss", "domain_accuracy"},
     "wdgrl": {"task_loss", "alignment_loss", "gradient_penalty"},
+    "ccsa": {"task_loss", "alignment_loss"},
 }
 
 
