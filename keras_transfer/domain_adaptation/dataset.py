@@ -59,6 +59,11 @@ def _target_spec(target):
     return array, array.shape[1:], array.shape[0]
 
 
+def _draw_seed():
+    """A shuffle seed from TensorFlow's global generator (reproducible after `keras.utils.set_random_seed`)."""
+    return int(tf.random.uniform((), maxval=2**31 - 1, dtype="int64"))
+
+
 def _cardinality(dataset):
     n = int(dataset.cardinality())
     return None if n < 0 else n
@@ -147,7 +152,7 @@ def domain_adaptation_dataset(
         checks.check_examples("source", source_data[0])
         if len(source_data) == 3 and np.any(source_data[2] < 0):
             raise _checks.invalid("source", "non-negative sample weights", source_data[2].min())
-        source_ds = tf.data.Dataset.from_tensor_slices(source_data)
+        source_ds = source_data  # arrays: one dataset each, below
     else:
         source_ds = source_data
         n_source = _cardinality(source_ds)
@@ -181,8 +186,19 @@ def domain_adaptation_dataset(
         return dataset.batch(batch)
 
     target_seed = None if seed is None else seed + 1
-    source_ds = prepare(source_ds, n_source, source_batch, source_is_longer, seed)
     target_ds = prepare(target_ds, n_target, target_batch, not source_is_longer, target_seed)
+    if isinstance(source_ds, tuple) and preprocessor is None:
+        # In-memory source: one dataset per array, shuffled with one shared seed (the same
+        # permutation each epoch), zipped straight into the batch structure. No `map`: its
+        # function is instantiated again for each iterator, i.e. twice per epoch of `fit`.
+        shared = seed if seed is not None or not shuffle else _draw_seed()
+        parts = [prepare(tf.data.Dataset.from_tensor_slices(part), n_source, source_batch, source_is_longer, shared)
+                 for part in source_ds]
+        data = tf.data.Dataset.zip(({"source": parts[0], "target": target_ds}, *parts[1:]))
+        return data.prefetch(tf.data.AUTOTUNE)
+    if isinstance(source_ds, tuple):
+        source_ds = tf.data.Dataset.from_tensor_slices(source_ds)
+    source_ds = prepare(source_ds, n_source, source_batch, source_is_longer, seed)
 
     def combine(source_element, target_element):
         source_inputs = source_element[0]
