@@ -25,6 +25,8 @@ STRATEGY_NAMES = (
     "mcc",
     "afn",
     "entropy",
+    "mcd",
+    "mdd",
     "fixmatch",
     "pseudo_label",
     "mean_teacher",

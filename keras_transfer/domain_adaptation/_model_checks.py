@@ -1,5 +1,7 @@
 """Argument checks of `DomainAdaptationModel`: training batches, regularisers, `from_logits`."""
 
+import numpy as np
+
 from keras_transfer import _checks
 from keras_transfer.domain_adaptation.domain_regularizer import DomainRegularizer
 from keras_transfer.models import _outputs
@@ -57,3 +59,18 @@ def check_from_logits(from_logits, classifier, needed):
             "from_logits", "True or False: JMMD and the regularisers read the classifier's class predictions, and "
             "its last layer does not say whether they are logits or probabilities", from_logits)
     return None
+
+
+def check_fit_weights(y, sample_weight):
+    """In-memory `sample_weight` of `fit`: one non-negative weight per source label."""
+    if sample_weight is None:
+        return
+    weights = np.asarray(sample_weight)
+    if weights.dtype == object or not np.issubdtype(weights.dtype, np.number):
+        raise _checks.invalid("sample_weight", "an array of non-negative numbers, one per source example",
+                              type(sample_weight).__name__, error=TypeError)
+    if y is not None and hasattr(y, "__len__") and len(weights) != len(y):
+        raise _checks.invalid("sample_weight", f"one weight per source example ({len(y)})",
+                              f"{len(weights)} weights")
+    if np.any(weights < 0) or not np.all(np.isfinite(weights)):
+        raise _checks.invalid("sample_weight", "non-negative finite weights", float(np.min(weights)))

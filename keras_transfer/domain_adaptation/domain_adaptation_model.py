@@ -12,16 +12,20 @@ from keras_transfer.domain_adaptation.conditional_domain_adversarial_head import
     ConditionalDomainAdversarialHead,
 )
 from keras_transfer.domain_adaptation._adversarial_loss import adversarial_loss
-from keras_transfer.domain_adaptation._model_checks import check_batches, check_from_logits, check_regularizers
+from keras_transfer.domain_adaptation._model_checks import check_batches, check_fit_weights, check_from_logits, \
+    check_regularizers
 from keras_transfer.domain_adaptation.coral import CORAL
 from keras_transfer.domain_adaptation.domain_adversarial_head import DomainAdversarialHead
 from keras_transfer.domain_adaptation.jmmd import JMMD
+from keras_transfer.domain_adaptation.margin_disparity_head import MarginDisparityHead
+from keras_transfer.domain_adaptation.margin_disparity_head import margin_disparity_loss
 from keras_transfer.domain_adaptation.mmd import MMD
 
-ALIGNMENTS = (DomainAdversarialHead, ConditionalDomainAdversarialHead, MMD, CORAL)  # JMMD is an MMD
+ALIGNMENTS = (DomainAdversarialHead, ConditionalDomainAdversarialHead, MMD, CORAL, MarginDisparityHead)  # JMMD: an MMD
 _ALIGNMENT_NAMES = (
     "a keras_transfer.layers.DomainAdversarialHead, a keras_transfer.layers."
-    "ConditionalDomainAdversarialHead, a keras_transfer.losses.MMD, JMMD or CORAL, or None (no alignment)"
+    "ConditionalDomainAdversarialHead, a keras_transfer.losses.MMD, JMMD or CORAL, a keras_transfer.layers."
+    "MarginDisparityHead (MDD), or None (no alignment)"
 )
 _DA_LOG_KEYS = ("task_loss", "alignment_loss", "domain_accuracy")
 
@@ -60,6 +64,9 @@ class DomainAdaptationModel(TransferModel, keras.Model):
       a discrepancy between the feature batches, minimised.
     - `keras_transfer.losses.JMMD` (JAN): the discrepancy of the joint
       distributions of features and class probabilities.
+    - `keras_transfer.layers.MarginDisparityHead` (MDD): an auxiliary
+      classifier behind gradient reversal, trained to disagree with the
+      classifier on the target and agree with it on the source by a margin.
     - `None`: no alignment (source-only training, or `regularizers` alone).
 
     `regularizers` adds terms computed from both domains' features and
@@ -129,7 +136,8 @@ class DomainAdaptationModel(TransferModel, keras.Model):
         Adaptation Networks", ICML 2015; Sun and Saenko, "Deep CORAL", ECCV
         2016 workshops; Long et al., "Conditional Adversarial Domain
         Adaptation", NeurIPS 2018; Long et al., "Deep Transfer Learning with
-        Joint Adaptation Networks", ICML 2017.
+        Joint Adaptation Networks", ICML 2017; Zhang et al., "Bridging Theory
+        and Algorithm for Domain Adaptation", ICML 2019.
     """
 
     _nested_config = ("feature_extractor", "classifier", "alignment")
@@ -175,7 +183,8 @@ class DomainAdaptationModel(TransferModel, keras.Model):
         predictions = self.classifier.compute_output_spec(features)
         if isinstance(self.alignment, DomainAdversarialHead) and not self.alignment.built:
             self.alignment.build(tuple(features.shape))
-        elif isinstance(self.alignment, ConditionalDomainAdversarialHead) and not self.alignment.built:
+        elif isinstance(self.alignment, (ConditionalDomainAdversarialHead, MarginDisparityHead)) \
+                and not self.alignment.built:
             self.alignment.build([tuple(features.shape), tuple(predictions.shape)])
         self.built = True
 
@@ -207,6 +216,7 @@ class DomainAdaptationModel(TransferModel, keras.Model):
         """`keras.Model.fit`; in-memory `x` is checked to be source and target batches first."""
         if isinstance(x, (dict, list, tuple)) or hasattr(x, "shape"):
             check_batches(x)
+            check_fit_weights(y, kwargs.get("sample_weight"))
         return super().fit(x, y, *args, **kwargs)
 
     def _unpack(self, data):
@@ -218,6 +228,8 @@ class DomainAdaptationModel(TransferModel, keras.Model):
 
     def _alignment_loss(self, features, predictions, n_source, training):
         context = _synced_replicas()
+        if isinstance(self.alignment, MarginDisparityHead):
+            return margin_disparity_loss(self.alignment, features, predictions, n_source, training, context)
         if self.adversarial:
             return adversarial_loss(self.alignment, features, predictions, n_source, training, context)
         parts = [features[:n_source], features[n_source:]]

@@ -1,5 +1,5 @@
 """Domain adaptation strategies: labelled source, unlabelled target (`"dann"`, `"cdan"`, `"mmd"`, `"coral"`, `"jan"`,
-`"bsp"`, `"mcc"`, `"afn"`, `"entropy"`)."""
+`"bsp"`, `"mcc"`, `"afn"`, `"entropy"`, `"mcd"`, `"mdd"`)."""
 
 from keras_transfer import _checks
 from keras_transfer.domain_adaptation.afn import AFN
@@ -11,11 +11,20 @@ from keras_transfer.domain_adaptation.domain_adaptation_model import DomainAdapt
 from keras_transfer.domain_adaptation.domain_adversarial_head import DomainAdversarialHead
 from keras_transfer.domain_adaptation.gradient_reversal_schedule import GradientReversalSchedule
 from keras_transfer.domain_adaptation.jmmd import JMMD
+from keras_transfer.domain_adaptation.margin_disparity_head import MarginDisparityHead
 from keras_transfer.domain_adaptation.mcc import MCC
+from keras_transfer.domain_adaptation.mcd_model import MCDModel
 from keras_transfer.domain_adaptation.mmd import MMD
 from keras_transfer.domain_adaptation.target_entropy import TargetEntropy
 from keras_transfer.strategies.registry import register_strategy
 from keras_transfer.strategies.strategy import Strategy
+
+
+def _paired_batches(context):
+    return domain_adaptation_dataset(
+        source=context.source, target=context.target, batch_size=context.batch_size,
+        num_classes=context.num_classes, seed=context.seed,
+    )
 
 
 def _adapt(context, alignment, alignment_weight, freeze, schedule, regularizers=()):
@@ -25,10 +34,7 @@ def _adapt(context, alignment, alignment_weight, freeze, schedule, regularizers=
         regularizers=list(regularizers),
     )
     context.compile(model, loss="sparse_categorical_crossentropy")
-    data = domain_adaptation_dataset(
-        source=context.source, target=context.target, batch_size=context.batch_size,
-        num_classes=context.num_classes, seed=context.seed,
-    )
+    data = _paired_batches(context)
     kwargs = context.fit_kwargs(batch_size=False)
     if schedule:
         kwargs["callbacks"].append(GradientReversalSchedule())
@@ -152,4 +158,38 @@ register_strategy(Strategy(
     when="Target classes well separated in the features: push decision boundaries away from the target data.",
     options={"entropy_weight": 0.1, "freeze": False}, page="domain_adaptation.md", section="entropy",
     builds=(DomainAdaptationModel, TargetEntropy), **DOMAIN,
+))
+
+
+def mcd(context, *, generator_steps=4, freeze=False):
+    """Two classifiers maximise their target discrepancy, the feature extractor minimises it (MCD)."""
+    classifier = context.classifier(freeze=freeze)
+    model = MCDModel(classifier.feature_extractor, classifier.head, generator_steps=generator_steps)
+    context.compile(model, loss="sparse_categorical_crossentropy")
+    history = model.fit(_paired_batches(context), **context.fit_kwargs(batch_size=False))
+    return classifier, history, {"adaptation_model": model}
+
+
+def mdd(context, *, alignment_weight=1.0, margin=4.0, hidden_units=(256,), freeze=False):
+    """An auxiliary classifier behind gradient reversal measures the margin disparity discrepancy (MDD)."""
+    head = MarginDisparityHead(hidden_units, margin=margin)
+    return _adapt(context, head, alignment_weight, freeze, True)
+
+
+register_strategy(Strategy(
+    "mcd", mcd,
+    paper='Saito et al., "Maximum Classifier Discrepancy for Unsupervised Domain Adaptation", CVPR 2018',
+    when="Align the target to the source per class, without a domain classifier: two classifiers find the target "
+         "examples outside the source support, the features move them in.",
+    options={"generator_steps": 4, "freeze": False}, page="domain_adaptation.md", section="mcd",
+    builds=(MCDModel,), **DOMAIN,
+))
+register_strategy(Strategy(
+    "mdd", mdd,
+    paper='Zhang et al., "Bridging Theory and Algorithm for Domain Adaptation", ICML 2019',
+    when="As DANN, with a bound-backed adversary: an auxiliary classifier's margin disagreement replaces the "
+         "domain classifier.",
+    options={"alignment_weight": 1.0, "margin": 4.0, "hidden_units": (256,), "freeze": False},
+    page="domain_adaptation.md", section="mdd",
+    builds=(DomainAdaptationModel, MarginDisparityHead, GradientReversalSchedule), **DOMAIN,
 ))

@@ -5,6 +5,7 @@ from keras_transfer.backbones.image_preprocessing import ImagePreprocessing
 from keras_transfer.domain_adaptation.conditional_domain_adversarial_head import ConditionalDomainAdversarialHead
 from keras_transfer.domain_adaptation.domain_adversarial_head import DomainAdversarialHead
 from keras_transfer.domain_adaptation.gradient_reversal import GradientReversal
+from keras_transfer.domain_adaptation.margin_disparity_head import MarginDisparityHead
 from keras_transfer.generative.pseudo_ssl_generator import PseudoSSLGenerator
 from keras_transfer.regularizers.stochnorm import StochNorm
 from keras_transfer.ssl.strong_augment import StrongAugment
@@ -17,6 +18,7 @@ __all__ = [
     "FreezableDropout",
     "GradientReversal",
     "ImagePreprocessing",
+    "MarginDisparityHead",
     "PseudoSSLGenerator",
     "StochNorm",
     "StrongAugment",

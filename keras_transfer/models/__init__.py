@@ -5,6 +5,7 @@ package shares; the other names are defined in their technique packages.
 """
 
 from keras_transfer.domain_adaptation.domain_adaptation_model import DomainAdaptationModel
+from keras_transfer.domain_adaptation.mcd_model import MCDModel
 from keras_transfer.feature_extraction.transfer_classifier import TransferClassifier
 from keras_transfer.models.transfer_model import TransferModel
 from keras_transfer.regularizers.bss import BSSModel
@@ -22,6 +23,7 @@ __all__ = [
     "DomainAdaptationModel",
     "L2SPModel",
     "LwFModel",
+    "MCDModel",
     "TextClassifier",
     "TextEncoder",
     "TransferClassifier",

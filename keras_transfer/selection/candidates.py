@@ -15,6 +15,7 @@ import keras
 import numpy as np
 
 from keras_transfer import _checks
+from keras_transfer.models import _inputs
 
 
 @dataclasses.dataclass
@@ -24,6 +25,7 @@ class Candidate:
     label: str
     features: keras.Model
     classifier: keras.Model = None  # outputs source-class probabilities
+    adapt_to: tuple = None  # the input shape the data is resized to first, when it differs
 
 
 def label_of(spec):
@@ -105,20 +107,40 @@ def build(label, spec, input_shape):
         if head is not None:
             features, classifier = head
             expected = tuple(features.input_shape[1:])
-            if len(expected) != len(input_shape) or any(e not in (None, d) for e, d in zip(expected, input_shape)):
-                raise ValueError(f"candidate {label!r} takes inputs of shape {expected}; the data's images are {tuple(input_shape)}.")
-            return Candidate(label, features, classifier)
+            if len(expected) == len(input_shape) and all(e in (None, d) for e, d in zip(expected, input_shape)):
+                return Candidate(label, features, classifier)
+            # A source classifier made for other images (e.g. 28x28 sources, 8x8 targets): the data is
+            # resized and its channels matched to what the classifier takes, as `adapt_input` does.
+            _inputs.check_adaptable(input_shape, expected, argument="candidates",
+                                    what_from=f"the data's images, for candidate {label!r},",
+                                    what_to="the classifier's inputs")
+            return Candidate(label, features, classifier, adapt_to=expected)
     model = build_classifier(backbone, 2, weights=weights, input_shape=tuple(input_shape), adapt_input=True, freeze=True)
     return Candidate(label, model.feature_extractor)
 
 
+# Up to this many batches, the pass runs eagerly: tracing `predict` for each new
+# candidate costs more than it saves on a few labelled batches (0.3-1.5 s per candidate).
+EAGER_BATCHES = 4
+
+
+def _forward(model, x, batch_size):
+    if len(x) > EAGER_BATCHES * batch_size:
+        return model.predict(x, batch_size=batch_size, verbose=0)
+    batches = [model([x[i: i + batch_size]], training=False) for i in range(0, len(x), batch_size)]
+    if isinstance(batches[0], (list, tuple)):
+        return [np.concatenate([keras.ops.convert_to_numpy(b[j]) for b in batches]) for j in range(len(batches[0]))]
+    return np.concatenate([keras.ops.convert_to_numpy(b) for b in batches])
+
+
 def extract(candidate, x, batch_size):
     """`(features (n, d) float64, source probabilities (n, k) or None)`: one pass over `x`."""
+    if candidate.adapt_to is not None:
+        x = keras.ops.convert_to_numpy(_inputs.adapt(x, x.shape[1:], candidate.adapt_to, (0, 255), (0, 255)))
     if candidate.classifier is None:
-        features = candidate.features.predict(x, batch_size=batch_size, verbose=0)
-        return _flat(features), None
+        return _flat(_forward(candidate.features, x, batch_size)), None
     both = keras.Model(candidate.features.inputs, [candidate.features.outputs[0], candidate.classifier.outputs[0]])
-    features, probabilities = both.predict(x, batch_size=batch_size, verbose=0)
+    features, probabilities = _forward(both, x, batch_size)
     return _flat(features), np.asarray(probabilities, dtype="float64")
 
 

@@ -1,24 +1,10 @@
 """MirroredStrategy over two logical CPU devices, in a subprocess (devices must be set before TF starts)."""
 
-import json
-import os
-import subprocess
-import sys
-import textwrap
-
 import pytest
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from tests.domain_adaptation.two_cpus import run_on_two_cpus
 
-SCRIPT = textwrap.dedent(
-    """
-    import json, os
-    os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"
-    import tensorflow as tf
-    cpu = tf.config.list_physical_devices("CPU")[0]
-    tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
-    import numpy as np, keras, keras_transfer as kt
-
+SCRIPT = """
     rng = np.random.default_rng(0)
     xs, ys = rng.normal(size=(32, 5)).astype("float32"), rng.integers(0, 3, 32)
     xt = rng.normal(1.0, 1.0, size=(32, 5)).astype("float32")
@@ -64,17 +50,11 @@ SCRIPT = textwrap.dedent(
     out["task_single"], out["task_mirrored"] = h1["task_loss"], h2["task_loss"]
     out["lambda"] = float(mirrored.alignment.gradient_reversal.lambda_var.numpy())
     print("RESULT" + json.dumps(out))
-    """
-)
+"""
 
 
 def test_mirrored_strategy_on_two_logical_cpus():
-    env = {**os.environ, "PYTHONPATH": ROOT + os.pathsep + os.environ.get("PYTHONPATH", "")}
-    proc = subprocess.run([sys.executable, "-c", SCRIPT], cwd=ROOT, env=env, capture_output=True, text=True,
-                          timeout=600)
-    lines = [l for l in proc.stdout.splitlines() if l.startswith("RESULT")]
-    assert proc.returncode == 0 and lines, proc.stderr[-3000:]
-    out = json.loads(lines[0][len("RESULT"):])
+    out = run_on_two_cpus(SCRIPT)
     assert out["replicas"] == 2
     assert out["identity"] and out["grad"] == [-1.5]
     # Two replicas (each half of every source and target batch, gradients summed) train the

@@ -97,6 +97,14 @@ def _domain_adaptation(alignment, jit_compile=False, regularizers=lambda: None):
     return case
 
 
+def _mcd(spe):
+    model = kt.models.MCDModel(_dense_features(dropout=0.5), _dense_classifier(), generator_steps=2)
+    _compile(model, spe)
+    data = kt.data.domain_adaptation_dataset(source=(VECTORS, LABELS), target=TARGET_VECTORS, batch_size=BATCH,
+                                             shuffle=False)
+    return model, model.fit(data, epochs=EPOCHS, verbose=0)
+
+
 def _fixmatch(spe):
     model = kt.ssl.FixMatch(_image_classifier(), threshold=0.0, unlabeled_ratio=1, seed=0)
     _compile(model, spe, loss="auto")
@@ -207,6 +215,8 @@ CASES = {
     "DomainAdaptationModel (no alignment; BSP, MCC, AFN, entropy)": _domain_adaptation(
         lambda: None, regularizers=lambda: [kt.losses.BSP(weight=0.01), kt.losses.MCC(), kt.losses.AFN(),
                                             kt.losses.TargetEntropy()]),
+    "DomainAdaptationModel (MDD)": _domain_adaptation(lambda: kt.layers.MarginDisparityHead((8,))),
+    "MCDModel": _mcd,
     "FixMatch (augmentations)": _fixmatch,
     "FixMatch + PseudoSSLGenerator": _pssl,
     "Distiller (shared)": _distiller("shared"),

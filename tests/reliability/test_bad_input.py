@@ -273,6 +273,26 @@ CASES = [
     _c("GradientReversalSchedule-max-value-string", "GradientReversalSchedule",
        _bare(lambda: kt.callbacks.GradientReversalSchedule(max_value="1")),
        TypeError, r"`max_value`.*a number.*Received: max_value='1'"),
+    _c("MCDModel-generator-steps-zero", "MCDModel",
+       _bare(lambda: kt.models.MCDModel(*dann_parts(), generator_steps=0)),
+       ValueError, r"`generator_steps`.*>= 1.*Received: generator_steps=0"),
+    _c("MCDModel-second-classifier-is-the-classifier", "MCDModel",
+       _bare(lambda: (lambda f, c: kt.models.MCDModel(f, c, second_classifier=c))(*dann_parts())),
+       ValueError, r"`second_classifier`.*weights of its own.*Received: second_classifier="),
+    _c("MCDModel-arrays-not-batches", "MCDModel",
+       _on(lambda: _compiled_mcd(), lambda m: m.fit(XS, YS, epochs=1, verbose=0)),
+       ValueError, r"`x`.*'source'.*'target'.*Received: x='ndarray of shape \(10, 4\)'.*domain_adaptation_dataset"),
+    _c("MCDModel-negative-sample-weight", "MCDModel",
+       _on(lambda: _compiled_mcd(),
+           lambda m: m.fit({"source": XS, "target": XS}, YS, sample_weight=-np.ones(10), epochs=1, verbose=0)),
+       ValueError, r"`sample_weight`.*non-negative.*Received: sample_weight=-1.0"),
+    _c("MarginDisparityHead-margin-negative", "MarginDisparityHead",
+       _bare(lambda: kt.layers.MarginDisparityHead(margin=-1.0)),
+       ValueError, r"`margin`.*>= 0.*Received: margin=-1.0"),
+    _c("DomainAdaptationModel-sample-weight-wrong-length", "DomainAdaptationModel",
+       _on(lambda: _compiled_dann(),
+           lambda m: m.fit({"source": XS, "target": XS}, YS, sample_weight=np.ones(3), epochs=1, verbose=0)),
+       ValueError, r"`sample_weight`.*one weight per source example \(10\).*Received: sample_weight='3 weights'"),
     # --- generative, SSL, distillation ------------------------------------
     _c("ConditionalVAE-image-shape-not-divisible", "ConditionalVAE",
        _bare(lambda: kt.generative.ConditionalVAE((30, 30, 1), 3)),
@@ -429,6 +449,12 @@ CASES = [
 def _compiled_dann():
     features, classifier = dann_parts()
     model = kt.models.DomainAdaptationModel(features, classifier, kt.layers.DomainAdversarialHead((4,)))
+    model.compile("adam", "sparse_categorical_crossentropy")
+    return model
+
+
+def _compiled_mcd():
+    model = kt.models.MCDModel(*dann_parts())
     model.compile("adam", "sparse_categorical_crossentropy")
     return model
 

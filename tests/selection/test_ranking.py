@@ -145,3 +145,35 @@ def test_backbones_and_weights_flags():
         candidates_of("a,b,c", "x.h5,y.h5")
     with pytest.raises(ValueError, match="--backbones"):
         candidates_of(" , ", None)
+
+
+@pytest.mark.parametrize("n", [40, 200])  # a few batches run eagerly, more through `predict`
+def test_the_forward_pass_gives_predicts_features_and_probabilities_either_way(n):
+    from keras_transfer.selection import candidates as selection_candidates
+
+    x, y = _digits(n_per_class=n // 4)
+    source = _source_classifier(x[:40], y[:40])
+    candidate = selection_candidates.build("source", source, x.shape[1:])
+    features, probabilities = selection_candidates.extract(candidate, x, batch_size=16)
+    np.testing.assert_allclose(features, candidate.features.predict(x, verbose=0), rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(probabilities, source.predict(x, verbose=0), rtol=1e-5, atol=1e-6)
+    assert features.dtype == probabilities.dtype == np.float64 and len(features) == n
+
+
+def test_a_source_classifier_made_for_other_image_sizes_scores_resized_data():
+    x, y = _digits()
+    keras.utils.set_random_seed(0)
+    inputs = keras.Input((16, 16, 3))  # made for larger RGB images than the 8x8 grayscale data
+    hidden = keras.layers.Dense(16, activation="relu")(keras.layers.Flatten()(keras.layers.Rescaling(1 / 255)(inputs)))
+    source = keras.Model(inputs, keras.layers.Dense(4, activation="softmax")(hidden))
+    ranking = kt.selection.rank_backbones({"big": source}, (x, y), ["logme", "leep"])
+    row = ranking.rows[0]
+    assert row.error is None and np.isfinite(row.scores["leep"])
+    resized = keras.ops.convert_to_numpy(keras.ops.image.resize(np.repeat(x, 3, axis=-1), (16, 16)))
+    expected = kt.selection.score(keras.Model(inputs, hidden).predict(resized, verbose=0), y, metric="logme")
+    assert row.scores["logme"] == pytest.approx(expected, rel=1e-4)
+
+    vectors = keras.Sequential([keras.Input((10,)), keras.layers.Dense(4, activation="softmax")])  # no image input
+    failed = kt.selection.rank_backbones({"vectors": vectors, "big": source}, (x, y)).rows
+    assert [r.candidate for r in failed] == ["big", "vectors"]
+    assert "candidate 'vectors'" in failed[1].error and "cannot be adapted" in failed[1].error
