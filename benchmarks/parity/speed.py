@@ -4,8 +4,10 @@ On the parity moons (600 + 600 points, 2-64-64 encoder, batch 32, 19 steps an
 epoch, Adam, ADAPT's DANN objective with lambda 1), one process fits, in
 alternating order, ADAPT's DANN, ours, ours with `steps_per_execution=8` and
 ours without the three domain-adaptation logs (`task_loss`,
-`alignment_loss`, `domain_accuracy`: what their `Mean` trackers cost), each
-for `--epochs` epochs, and splits each epoch into: the first batch (the new
+`alignment_loss`, `domain_accuracy`: what their `Mean` trackers cost), and
+both with the DANN lambda ramp (ADAPT's `UpdateLambda(gamma=10)`, our
+`GradientReversalSchedule("dann")`: a callback writing lambda before every
+batch), each for `--epochs` epochs, and splits each epoch into: the first batch (the new
 iterator and its shuffle buffers, the first step), the steady steps, the
 tail (last batch to `on_epoch_end`: Keras builds the next epoch's iterator
 there) and the gap to the next epoch (metric resets). Times are wall and CPU;
@@ -16,8 +18,9 @@ also runs a process whose `keras_transfer` is `DIR/keras_transfer`, the two
 processes alternating: the ratios ours/ADAPT before and after come from the
 same run.
 
-    git worktree add /tmp/before main
-    nice -n 10 python -m benchmarks.parity.speed --before /tmp/before --rounds 6
+    mkdir /tmp/kt_before && git archive 2389729 keras_transfer | tar -x -C /tmp/kt_before
+    nice -n 10 python -m benchmarks.parity.speed --before /tmp/kt_before --before-label "main at 2389729" \
+        --rounds 4 --epochs 30 --output benchmarks/results/dann_speed.md
 """
 
 import argparse
@@ -77,7 +80,7 @@ def inner(epochs, order_seed):
         def metrics(self):
             return [self._loss_tracker]
 
-    def ours(model_class=kt.models.DomainAdaptationModel, steps_per_execution=1):
+    def ours(model_class=kt.models.DomainAdaptationModel, steps_per_execution=1, schedule=False):
         enc, head, disc = problems.networks(problem, 0, discriminator_inputs=64)
         twin = deep.dann_model(enc, head, disc, 1.0)
         model = model_class(enc, head, twin.alignment, alignment_weight=2.0, joint_forward=False)
@@ -90,20 +93,26 @@ def inner(epochs, order_seed):
         def fit(callbacks):
             data = kt.data.domain_adaptation_dataset(source=(problem.x_source, problem.y_source),
                                                      target=problem.x_target, batch_size=problem.batch, seed=0)
-            model.fit(data, epochs=problem.epochs, verbose=0, callbacks=callbacks)
+            ramp = [kt.callbacks.GradientReversalSchedule("dann", gamma=10.0)] if schedule else []
+            model.fit(data, epochs=problem.epochs, verbose=0, callbacks=[*ramp, *callbacks])
         return fit
 
-    def adapt():
+    def adapt(schedule=False):
+        import tensorflow as tf
         from adapt.feature_based import DANN
+        from adapt.utils import UpdateLambda
 
         enc, head, disc = problems.networks(problem, 0, discriminator_inputs=64)
-        model = DANN(encoder=enc, task=head, discriminator=disc, lambda_=1.0, **deep._adapt_kwargs(problem, 0))
+        model = DANN(encoder=enc, task=head, discriminator=disc, lambda_=tf.Variable(0.0) if schedule else 1.0,
+                     **deep._adapt_kwargs(problem, 0))
         y = problems.one_hot(problem)
+        ramp = [UpdateLambda(max_steps=problem.epochs * problem.steps_per_epoch, gamma=10.0)] if schedule else []
         return lambda callbacks: model.fit(problem.x_source, y, epochs=problem.epochs, batch_size=problem.batch,
-                                           verbose=0, callbacks=callbacks)
+                                           verbose=0, callbacks=[*ramp, *callbacks])
 
     variants = {"adapt": adapt(), "ours": ours(), "ours_spe8": ours(steps_per_execution=8),
-                "ours_without_da_logs": ours(WithoutDomainLogs)}
+                "ours_without_da_logs": ours(WithoutDomainLogs), "adapt_ramp": adapt(schedule=True),
+                "ours_ramp": ours(schedule=True)}
     names = list(variants) if order_seed % 2 == 0 else list(variants)[::-1]
     for name in names:  # warm-up: tracing and the first dataset, not timed
         variants[name]([])
@@ -147,6 +156,8 @@ def main(argv=None):
     parser.add_argument("--rounds", type=int, default=6)
     parser.add_argument("--epochs", type=int, default=30)
     parser.add_argument("--before", default=None, help="a checkout of the package before the change")
+    parser.add_argument("--before-label", default=None, help="what the --before checkout is (e.g. its commit)")
+    parser.add_argument("--output", default=None, help="also write the tables here (Markdown)")
     parser.add_argument("--inner", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--package", default=None, help=argparse.SUPPRESS)
     parser.add_argument("--order-seed", type=int, default=0, help=argparse.SUPPRESS)
@@ -169,10 +180,16 @@ def main(argv=None):
         for side, package in (sides if r % 2 == 0 else sides[::-1]):
             (after if side == "after" else before).append(_run_process(package, args.epochs, r))
             print(side, json.dumps((after if side == "after" else before)[-1]), flush=True)
-    lines = [f"{args.rounds} rounds of {args.epochs} epochs; load average at start "
+    command = "nice -n 10 python -m benchmarks.parity.speed " + " ".join(sys.argv[1:] if argv is None else argv)
+    lines = ["# DANN epoch phases against ADAPT's", "", f"Command: `{command}`", "",
+             __doc__.split("\n\n")[0].replace("\n", " ") + " " + __doc__.split("\n\n")[1].replace("\n", " "), "",
+             f"{args.rounds} rounds of {args.epochs} epochs; load average at start "
              f"{', '.join(f'{v:.2f}' for v in load)}, at end {', '.join(f'{v:.2f}' for v in os.getloadavg())}", ""]
-    lines += _table(after, "after (this checkout)") + (_table(before, f"before ({args.before})") if before else [])
+    lines += _table(after, "after (this checkout)") + (_table(before, f"before ({args.before_label or args.before})") if before else [])
     print("\n".join(lines))
+    if args.output:
+        with open(args.output, "w") as handle:
+            handle.write("\n".join(lines) + "\n")
     return 0
 
 
