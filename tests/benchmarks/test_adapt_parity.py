@@ -46,3 +46,21 @@ def test_one_sgd_step_of_our_dann_twin_matches_adapt():
     for a, b in zip(adapt_weights, our_weights, strict=True):
         np.testing.assert_allclose(a, b, atol=1e-5)
     assert max(np.abs(a - b).max() for a, b in zip(initial, our_weights)) > 1e-3  # the step moved the weights
+
+
+def test_adapts_deepcoral_trains_its_encoder_on_the_coral_term_alone():
+    # What the parity table's deepcoral row says of ADAPT 0.4.5: with the CORAL term off (lambda_=0)
+    # its encoder does not move, although the task loss depends on it.
+    feature_based = pytest.importorskip("adapt.feature_based")
+    rng = np.random.default_rng(0)
+    x_s, x_t = rng.normal(size=(64, 2)).astype("float32"), rng.normal(1.0, 1.0, size=(64, 2)).astype("float32")
+    y = np.eye(2, dtype="float32")[(x_s[:, 0] > 0).astype(int)]
+    keras.utils.set_random_seed(0)
+    encoder = keras.Sequential([keras.Input((2,)), keras.layers.Dense(8, activation="relu")])
+    task = keras.Sequential([keras.Input((8,)), keras.layers.Dense(2, activation="softmax")])
+    model = feature_based.DeepCORAL(encoder=encoder, task=task, Xt=x_t, lambda_=0.0, optimizer=keras.optimizers.SGD(0.5),
+                                    loss="categorical_crossentropy", verbose=0)
+    model.fit(x_s, y, epochs=2, batch_size=64, shuffle=False, verbose=0)
+    for before, after in zip(encoder.get_weights(), model.encoder_.get_weights()):
+        np.testing.assert_array_equal(before, after)
+    assert max(np.abs(b - a).max() for b, a in zip(task.get_weights(), model.task_.get_weights())) > 1e-3
