@@ -15,7 +15,7 @@ Pairs (`benchmarks/parity/problems.py`): two moons with the target rotated by 35
 degrees (600 + 600 points, 2-64-64 encoder, softmax head, Adam 1e-3, batch 32,
 100 epochs); font digits -> UCI digits and Fashion-MNIST -> Fashion-MNIST-M
 (the splits and encoders of `benchmarks/domain_adaptation.py`, Adam 1e-3, batch
-64; Fashion-MNIST-M for 3 epochs of 313 steps only, `--fmnist-epochs`).
+64, 8 epochs on digits; Fashion-MNIST-M for 2 epochs of 313 steps only, `--fmnist-epochs`).
 
 Adding a method (others do it while this file is shared): write `ours(problem,
 seed, **options)` and `adapt(problem, seed, **options)` returning `predict`
@@ -72,15 +72,16 @@ def run_one(fn, problem, seed, options):
             "seconds": wall, "cpu_seconds": cpu, **extras}
 
 
-def run(pairs, methods, seeds, quick, fmnist_epochs, log, records_path=None):
-    records, settings = [], {}
+def run(pairs, methods, seeds, quick, fmnist_epochs, log, write):
+    """Every (pair, seed, method, library) run; `write(line)` saves each record and each pair's settings."""
+    records = []
     for pair in pairs:
         chosen = [m for m in methods if pair in m.pairs]
         if not chosen:
             continue
         problem = problems.load(pair, quick=quick, **({"epochs": fmnist_epochs} if pair == "fmnist" else {}))
-        settings[pair] = problem.settings()
-        log(f"[{pair}] {settings[pair]}")
+        write({"pair_settings": {pair: problem.settings()}})
+        log(f"[{pair}] {problem.settings()}")
         for seed in seeds:
             for method in chosen:
                 sides = [("ours", method.ours)] + ([("adapt", method.adapt)] if method.adapt else [])
@@ -91,27 +92,29 @@ def run(pairs, methods, seeds, quick, fmnist_epochs, log, records_path=None):
                               **run_one(fn, problem, seed, method.options)}
                     records.append(record)
                     log(json.dumps(record))
-                    if records_path:
-                        with open(records_path, "a") as handle:
-                            handle.write(json.dumps(record) + "\n")
-    return records, settings
+                    write(record)
+    return records
 
 
-def header(command, seconds, load_start, settings_note):
-    import adapt  # noqa: F401
+def page(lines, methods):
+    """The Markdown page of saved lines: each run's command and machine state, then the tables."""
     import tensorflow as tf
 
-    return [
-        "# Parity with ADAPT 0.4.5", "",
-        f"Command: `{command}`", "",
-        f"Date {datetime.datetime.now().isoformat(timespec='seconds')}; {seconds / 60:.0f} min; load average at start "
-        f"{', '.join(f'{v:.2f}' for v in load_start)}, at end {', '.join(f'{v:.2f}' for v in os.getloadavg())} "
-        f"({os.cpu_count()} cores, shared by several engineers: wall seconds are indicative, compare the ratios of a "
-        f"row); Python {platform.python_version()}, TensorFlow {tf.__version__}, Keras {keras.__version__}, "
-        "ADAPT 0.4.5 through tf.keras (Keras 3).", "",
+    runs = list({(r["command"], r["date"]): r for r in (line["run"] for line in lines if "run" in line)}.values())
+    settings = {pair: text for line in lines if "pair_settings" in line for pair, text in line["pair_settings"].items()}
+    records = [line for line in lines if "method" in line]
+    text = ["# Parity with ADAPT 0.4.5", ""]
+    for r in runs:
+        end = r.get("load_end")
+        text.append(f"- `{r['command']}`: started {r['date']}" + (f", {r['minutes']:.0f} min" if end else "")
+                    + f"; load average at start {r['load_start']}" + (f", at end {end}" if end else ""))
+    text += [
+        "", f"{os.cpu_count()} cores shared by several engineers' runs: wall seconds are indicative, compare the "
+        f"ratios within a row and the CPU-seconds ratio. Python {platform.python_version()}, TensorFlow "
+        f"{tf.__version__}, Keras {keras.__version__}, ADAPT 0.4.5 through tf.keras (Keras 3).", "",
         __doc__.split("\n\n")[1].replace("\n", " "), "",
-        settings_note, "",
     ]
+    return "\n".join(text + report.tables(records, methods, problems.PAIRS, settings))
 
 
 def main(argv=None):
@@ -120,31 +123,46 @@ def main(argv=None):
     parser.add_argument("--pairs", default=",".join(problems.PAIRS))
     parser.add_argument("--methods", default="", help="comma-separated row names (default: every row)")
     parser.add_argument("--seeds", default="0,1,2")
-    parser.add_argument("--fmnist-epochs", type=int, default=3)
-    parser.add_argument("--output", default=OUTPUT, help="the Markdown table ('-': print only)")
-    parser.add_argument("--summarize", nargs="+", metavar="JSONL", help="print the tables of saved records and exit")
+    parser.add_argument("--fmnist-epochs", type=int, default=2)
+    parser.add_argument("--output", default=OUTPUT, help="the Markdown page ('-': print only); records beside it")
+    parser.add_argument("--summarize", nargs="+", metavar="JSONL",
+                        help="the page of saved records (several runs merged); written to --output if given")
     args = parser.parse_args(argv)
     warnings.filterwarnings("ignore")
     methods = method_table.get([m for m in args.methods.split(",") if m])
+    argv = sys.argv[1:] if argv is None else argv
     if args.summarize:
-        records = [json.loads(line) for path in args.summarize for line in open(path) if line.strip()]
-        print("\n".join(report.tables(records, methods, problems.PAIRS, {})))
+        lines = [json.loads(line) for path in args.summarize for line in open(path) if line.strip()]
+        text = page(lines, methods)
+        print(text)
+        if "--output" in argv and args.output != "-":
+            with open(args.output, "w") as handle:
+                handle.write(text + "\n")
         return 0
     pairs = ["moons"] if args.quick else [p for p in args.pairs.split(",") if p]
     seeds = [0] if args.quick else [int(s) for s in args.seeds.split(",") if s]
-    write = not args.quick and args.output != "-"
-    records_path = os.path.splitext(args.output)[0] + ".jsonl" if write else None
-    if records_path and os.path.exists(records_path):
+    saved = not args.quick and args.output != "-"
+    records_path = os.path.splitext(args.output)[0] + ".jsonl"
+    if saved and os.path.exists(records_path):
         os.remove(records_path)
-    load_start, start = os.getloadavg(), time.time()
-    records, settings = run(pairs, methods, seeds, args.quick, args.fmnist_epochs, lambda t: print(t, flush=True),
-                            records_path)
-    command = "nice -n 10 python -m benchmarks.adapt_parity " + " ".join(sys.argv[1:] if argv is None else argv)
-    text = "\n".join(header(command.strip(), time.time() - start, load_start,
-                            "Settings per pair are under each table; every method uses them unchanged.")
-                     + report.tables(records, methods, pairs, settings))
+    lines = []
+
+    def write(line):
+        lines.append(line)
+        if saved:
+            with open(records_path, "a") as handle:
+                handle.write(json.dumps(line) + "\n")
+
+    fmt = lambda load: ", ".join(f"{v:.2f}" for v in load)  # noqa: E731
+    meta = {"command": ("nice -n 10 python -m benchmarks.adapt_parity " + " ".join(argv)).strip(),
+            "date": datetime.datetime.now().isoformat(timespec="seconds"), "load_start": fmt(os.getloadavg())}
+    start = time.time()
+    write({"run": meta})
+    run(pairs, methods, seeds, args.quick, args.fmnist_epochs, lambda t: print(t, flush=True), write)
+    write({"run": {**meta, "load_end": fmt(os.getloadavg()), "minutes": (time.time() - start) / 60}})
+    text = page(lines, methods)
     print(text)
-    if write:
+    if saved:
         os.makedirs(os.path.dirname(args.output), exist_ok=True)
         with open(args.output, "w") as handle:
             handle.write(text + "\n")

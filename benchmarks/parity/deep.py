@@ -50,13 +50,20 @@ def adapt_dann(problem, seed, lambda_=1.0):
     return _adapt_fit(model, problem)
 
 
+def dann_model(encoder, task, discriminator, lambda_):
+    """Ours with ADAPT's DANN objective, the discriminator's weights copied into our head: ADAPT's domain loss is
+    the sum over the two domains (twice our mean), so `alignment_weight=2`; constant lambda (no schedule); one
+    encoder pass per domain. `tests/benchmarks/test_adapt_parity.py` checks that one SGD step of both moves every
+    weight alike."""
+    hidden = discriminator.layers[0].units
+    head = _with_weights(kt.layers.DomainAdversarialHead((hidden,), lambda_=lambda_), discriminator,
+                         (None, encoder.output_shape[-1]))
+    return kt.models.DomainAdaptationModel(encoder, task, head, alignment_weight=2.0, joint_forward=False)
+
+
 def ours_dann(problem, seed, lambda_=1.0):
-    """ADAPT's DANN objective: its domain loss is the sum over the two domains (twice our mean), so
-    `alignment_weight=2`; constant lambda (no schedule); one encoder pass per domain."""
     enc, head, disc = problems.networks(problem, seed, discriminator_inputs=64)
-    alignment = _with_weights(kt.layers.DomainAdversarialHead((64,), lambda_=lambda_), disc, (None, 64))
-    model = kt.models.DomainAdaptationModel(enc, head, alignment, alignment_weight=2.0, joint_forward=False)
-    return _ours_fit(model, problem, seed)
+    return _ours_fit(dann_model(enc, head, disc, lambda_), problem, seed)
 
 
 # ----------------------------------------------------------------------------- CDAN

@@ -72,7 +72,7 @@ def digits(quick=False):
     data = da_benchmark.load_pair("digits", quick=quick)
     return Problem(
         "digits", *(data[k] for k in ("x_source", "y_source", "x_target", "x_val", "y_val", "x_test", "y_test")),
-        num_classes=10, epochs=2 if quick else 10, batch=64, learning_rate=1e-3,
+        num_classes=10, epochs=2 if quick else 8, batch=64, learning_rate=1e-3,
         description="font digits -> UCI digits (8x8, per-image standardised); encoder Conv32-Conv32-Pool-Dense64 "
                     "with BatchNorm (benchmarks/domain_adaptation.py), softmax head",
     )
@@ -83,7 +83,7 @@ def fmnist(quick=False, epochs=None):
     data = da_benchmark.load_pair("fmnist", quick=quick)
     return Problem(
         "fmnist", *(data[k] for k in ("x_source", "y_source", "x_target", "x_val", "y_val", "x_test", "y_test")),
-        num_classes=10, epochs=epochs or (1 if quick else 3), batch=64, learning_rate=1e-3,
+        num_classes=10, epochs=epochs or (1 if quick else 2), batch=64, learning_rate=1e-3,
         description="Fashion-MNIST -> Fashion-MNIST-M (28x28x3, per-image standardised); encoder "
                     "Conv16-Pool-Conv32-Pool-Dense64 with BatchNorm (benchmarks/domain_adaptation.py), softmax head",
     )

@@ -29,14 +29,14 @@ def verdict(ours, adapt, ratio):
         accuracy = f"within the seed spread ({margin:.3f})"
     else:
         accuracy = "**ADAPT wins**"
-    return accuracy, ("ours faster or equal" if ratio <= 1.0 else "**ADAPT faster**")
+    return accuracy, ("ours faster or equal" if ratio <= 1.0 else "**ADAPT faster**")  # CPU seconds when known
 
 
 def table(records, methods, pair):
     """One pair's table (methods in table order, those with records only)."""
     lines = [
         "| method | ADAPT | target acc, ours | target acc, ADAPT | ours - ADAPT (paired) | s/run ours | s/run ADAPT "
-        "| time ours/ADAPT (median, min-max) | CPU s ours/ADAPT | accuracy | time |",
+        "| wall ours/ADAPT (median, min-max) | CPU s ours/ADAPT (median) | accuracy | time (CPU) |",
         "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for method in methods:
@@ -54,8 +54,9 @@ def table(records, methods, pair):
         key = method.time_key
         acc_o, acc_a = [r["ours"]["acc"] for r in both], [r["adapt"]["acc"] for r in both]
         ratios = np.array([r["ours"][key] / r["adapt"][key] for r in both])
-        cpu = np.median([r["ours"]["cpu_seconds"] / r["adapt"]["cpu_seconds"] for r in both])
-        accuracy, speed = verdict(acc_o, acc_a, float(np.median(ratios)))
+        cpu_key = "cpu_seconds" if key == "seconds" else "weight_cpu_seconds"
+        cpu = np.median([r["ours"].get(cpu_key, np.nan) / r["adapt"].get(cpu_key, np.nan) for r in both])
+        accuracy, speed = verdict(acc_o, acc_a, float(np.median(ratios) if np.isnan(cpu) else cpu))
         extra = ""
         same = [r["adapt"].get("acc_same_settings") for r in both]
         if all(s is not None for s in same):

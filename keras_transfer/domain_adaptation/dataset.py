@@ -59,6 +59,11 @@ def _target_spec(target):
     return array, array.shape[1:], array.shape[0]
 
 
+def _draw_seed():
+    """A shuffle seed from TensorFlow's global generator (reproducible after `keras.utils.set_random_seed`)."""
+    return int(tf.random.uniform((), maxval=2**31 - 1, dtype="int64"))
+
+
 def _cardinality(dataset):
     n = int(dataset.cardinality())
     return None if n < 0 else n
@@ -79,7 +84,7 @@ def _labelled_stream(name, data, n, num_classes):
     checks.check_examples(name, data[0])
     if len(data) == 3 and np.any(data[2] < 0):
         raise _checks.invalid(name, "non-negative sample weights", data[2].min())
-    return tf.data.Dataset.from_tensor_slices(data), n
+    return tuple(data), n  # arrays: one dataset each, batched without a map (`domain_adaptation_dataset`)
 
 
 def _label_spec(data):
@@ -195,8 +200,8 @@ def domain_adaptation_dataset(
     # The longest stream (an infinite one, else the most batches; the source on ties) sets the epoch.
     longest = next((side for side, s in steps.items() if s is None), None) or max(steps, key=lambda k: (steps[k], k == "source"))
 
-    def prepare(side, domain_seed):
-        dataset, n, batch = streams[side]
+    def batched(dataset, side, domain_seed):
+        _, n, batch = streams[side]
         if shuffle:
             buffer = n if n is not None else shuffle_buffer
             dataset = dataset.shuffle(max(1, min(buffer, shuffle_buffer) if n is None else buffer),
@@ -205,10 +210,31 @@ def domain_adaptation_dataset(
             return dataset.repeat().batch(batch, drop_remainder=True)
         return dataset.batch(batch)
 
+    def prepare(side, domain_seed):
+        data = streams[side][0]
+        if isinstance(data, tuple):
+            # In-memory arrays: one dataset per array, all shuffled with one seed (the same
+            # permutation every epoch), so that labels and weights stay with their inputs.
+            shared = domain_seed if domain_seed is not None or not shuffle else _draw_seed()
+            return tuple(batched(tf.data.Dataset.from_tensor_slices(part), side, shared) for part in data)
+        return batched(data, side, domain_seed)
+
     seeds = {"source": seed, "target": None if seed is None else seed + 1,
              "labelled_target": None if seed is None else seed + 2}
-    prepared = tuple(prepare(side, seeds[side]) for side in streams)
-    sides = tuple(streams)
+    prepared = {side: prepare(side, seeds[side]) for side in streams}
+    labelled_sides = [side for side in ("source", "labelled_target") if side in prepared]
+    if preprocessor is None and all(isinstance(prepared[side], tuple) for side in labelled_sides):
+        # Zipped straight into the batch structure, no `map`: its function would be
+        # instantiated again for each iterator, i.e. twice per epoch of `fit`.
+        inputs = {"source": prepared["source"][0]}
+        if "target" in prepared:
+            inputs["target"] = prepared["target"]
+        if "labelled_target" in prepared:
+            inputs["labelled_target"], inputs["labelled_target_labels"] = prepared["labelled_target"]
+        data = tf.data.Dataset.zip((inputs, *prepared["source"][1:]))
+        return data.prefetch(tf.data.AUTOTUNE)
+    prepared = {side: tf.data.Dataset.zip(part) if isinstance(part, tuple) else part for side, part in prepared.items()}
+    sides = tuple(prepared)
 
     def combine(*elements):
         parts = dict(zip(sides, elements))
@@ -224,7 +250,7 @@ def domain_adaptation_dataset(
             inputs["labelled_target_labels"] = parts["labelled_target"][1]
         return (inputs, *source_element[1:])
 
-    data = tf.data.Dataset.zip(prepared).map(combine, num_parallel_calls=tf.data.AUTOTUNE)
+    data = tf.data.Dataset.zip(tuple(prepared.values())).map(combine, num_parallel_calls=tf.data.AUTOTUNE)
     return data.prefetch(tf.data.AUTOTUNE)
 
 

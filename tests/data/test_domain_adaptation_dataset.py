@@ -80,3 +80,31 @@ class TestDomainAdaptationDataset(TestCase):
             build(source=tf.data.Dataset.from_tensor_slices(X_S), target=X_T, batch_size=4)
         with pytest.raises(ValueError, match=r"`source`.*non-empty"):
             build(source=tf.data.Dataset.from_tensor_slices((X_S, Y_S)).take(0), target=X_T, batch_size=4)
+
+    def test_labels_and_weights_stay_with_their_inputs_across_reshuffled_epochs(self):
+        # In-memory sources are shuffled array by array with one shared seed (no `map` in the
+        # pipeline): each epoch keeps every input with its label and weight, and reshuffles.
+        import keras
+
+        x = np.repeat(np.arange(20, dtype="float32")[:, None], 2, axis=1)
+        y, w = np.arange(20) % 5, np.arange(20, dtype="float32") / 20
+
+        def epochs(seed, count=3):
+            keras.utils.set_random_seed(7)
+            data = kt.data.domain_adaptation_dataset(source=(x, y, w), target=X_T[:10, 0, :], batch_size=6, seed=seed)
+            orders = []
+            for _ in range(count):
+                rows = []
+                for inputs, labels, weights in data:
+                    index = inputs["source"][:, 0].numpy().astype(int)
+                    self.assertAllEqual(labels, y[index])
+                    self.assertAllClose(weights, w[index])
+                    rows.append(index)
+                orders.append(np.concatenate(rows))
+            return orders
+
+        for seed in (None, 3):
+            orders = epochs(seed)
+            assert all(sorted(order) == list(range(20)) for order in orders)  # each source example once per epoch
+            assert any(not np.array_equal(orders[0], order) for order in orders[1:])  # reshuffled
+            self.assertAllEqual(epochs(seed, 1)[0], orders[0])  # reproducible after keras.utils.set_random_seed

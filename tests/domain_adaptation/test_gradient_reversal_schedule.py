@@ -58,6 +58,24 @@ class TestGradientReversalSchedule(TestCase):
         assert recorder.values == pytest.approx([s / 6 for s in range(6)])
         assert history["gradient_reversal_lambda"] == pytest.approx([2 / 6, 5 / 6])
 
+    def test_writes_lambda_only_when_it_changes(self):
+        # One TensorFlow assign per new value: a constant schedule writes once per fit, a ramp once per step.
+        from keras_transfer.domain_adaptation import gradient_reversal_schedule as module
+
+        writes = []
+        original = module._assign
+        module._assign = lambda variable, value: (writes.append(value), original(variable, value))
+        try:
+            for schedule, expected in (("constant", [0.7]), ("linear", [s * 0.7 / 6 for s in range(6)])):
+                writes.clear()
+                model, recorder = make_model(), Recorder()
+                callback = kt.callbacks.GradientReversalSchedule(schedule, max_value=0.7)
+                model.fit(batches(), epochs=2, verbose=0, callbacks=[callback, recorder])
+                assert writes == pytest.approx(expected)
+                assert recorder.values == pytest.approx([callback.value_at(s, 6) for s in range(6)])
+        finally:
+            module._assign = original
+
     def test_steps_per_execution(self):
         model = make_model()
         model.compile("adam", "sparse_categorical_crossentropy", steps_per_execution=3)
