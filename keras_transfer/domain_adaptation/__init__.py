@@ -6,5 +6,6 @@ sample weights for covariate shift) lives here.
 """
 
 from keras_transfer.domain_adaptation.importance_weights import importance_weights
+from keras_transfer.domain_adaptation.reverse_validation import reverse_validation
 
-__all__ = ["importance_weights"]
+__all__ = ["importance_weights", "reverse_validation"]
