@@ -20,6 +20,15 @@ def per_example(loss, y_true, y_pred):
     return -np.log(np.clip(picked, 1e-7, 1.0))
 
 
+def probabilities(predictions):
+    """A model's outputs as class probabilities: as given when rows are non-negative and sum to 1, else a softmax."""
+    predictions = np.asarray(predictions, "float64")
+    if not np.allclose(predictions.sum(axis=-1), 1.0, atol=1e-3) or predictions.min() < 0:
+        shifted = np.exp(predictions - predictions.max(axis=-1, keepdims=True))
+        predictions = shifted / shifted.sum(axis=-1, keepdims=True)
+    return predictions
+
+
 def estimate(losses, weights, method):
     """IWCV: `mean(w * l)`; DEV: the same with `w` as control variate (You et al. 2019).
 
@@ -122,10 +131,7 @@ class ImportanceWeightedValidation(keras.callbacks.Callback):
 
     def value(self):
         """The estimate for the model as it is now."""
-        predictions = np.asarray(self.model.predict(self.x, batch_size=self.batch_size, verbose=0), "float64")
-        if not np.allclose(predictions.sum(axis=-1), 1.0, atol=1e-3) or predictions.min() < 0:
-            shifted = np.exp(predictions - predictions.max(axis=-1, keepdims=True))
-            predictions = shifted / shifted.sum(axis=-1, keepdims=True)
+        predictions = probabilities(self.model.predict(self.x, batch_size=self.batch_size, verbose=0))
         if self.y.max() >= predictions.shape[-1]:
             raise _checks.invalid("validation_data", f"class ids below {predictions.shape[-1]} (the model's outputs)",
                                   f"labels up to {self.y.max()}")
