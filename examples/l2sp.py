@@ -26,7 +26,7 @@ import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
 import keras_transfer as kt  # noqa: E402
-from keras_transfer.cli.demo import pretrain_source, small_cnn  # noqa: E402
+from keras_transfer.cli.demo import fashion_target_task, pretrain_source, small_cnn  # noqa: E402
 
 
 def fine_tune(source, x, y, *, alpha, epochs, steps):
@@ -56,11 +56,7 @@ def main(argv=None):
 
     source = pretrain_source(x_train, y_train, images=source_images, epochs=source_epochs, seed=0)
 
-    rng = np.random.default_rng(0)
-    new = np.flatnonzero(y_train >= 5)
-    few = np.concatenate([rng.choice(new[y_train[new] == c], 20, replace=False) for c in range(5, 10)])
-    x_few, y_few = x_train[few], y_train[few] - 5
-    x_eval, y_eval = x_test[y_test >= 5], y_test[y_test >= 5] - 5
+    (x_few, y_few), (x_eval, y_eval) = fashion_target_task(x_train, y_train, x_test, y_test, per_class=20, seed=0)
 
     results = {}
     for name, alpha in (("plain fine-tuning", 0.0), (f"L2-SP (alpha={args.alpha})", args.alpha)):

@@ -25,7 +25,7 @@ import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
 import keras_transfer as kt  # noqa: E402
-from keras_transfer.cli.demo import pretrain_source, small_cnn  # noqa: E402
+from keras_transfer.cli.demo import fashion_target_task, pretrain_source, small_cnn  # noqa: E402
 
 
 def main(argv=None):
@@ -38,11 +38,7 @@ def main(argv=None):
     x_train, x_test = x_train[..., None].astype("float32"), x_test[..., None].astype("float32")
     source = pretrain_source(x_train, y_train, images=source_images, epochs=source_epochs, seed=0)
 
-    rng = np.random.default_rng(0)
-    new = np.flatnonzero(y_train >= 5)
-    few = np.concatenate([rng.choice(new[y_train[new] == c], 20, replace=False) for c in range(5, 10)])
-    x_few, y_few = x_train[few], y_train[few] - 5
-    x_eval, y_eval = x_test[y_test >= 5], y_test[y_test >= 5] - 5
+    (x_few, y_few), (x_eval, y_eval) = fashion_target_task(x_train, y_train, x_test, y_test, per_class=20, seed=0)
 
     keras.utils.set_random_seed(1)
     frozen = kt.build_classifier(small_cnn(), 5, input_shape=(28, 28, 1), preprocessing="unit",

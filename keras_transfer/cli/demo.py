@@ -90,6 +90,16 @@ def _few_labels(x, y, k, seed, num_classes):
     return x[index], y[index]
 
 
+def fashion_target_task(x_train, y_train, x_test, y_test, per_class=20, seed=0):
+    """The examples' target task: `per_class` labelled training images of each of classes 5-9, and their test images.
+
+    Returns `((x_few, y_few), (x_eval, y_eval))`, labels 0-4.
+    """
+    new = y_train >= 5
+    few = _few_labels(x_train[new], y_train[new] - 5, per_class, seed, 5)
+    return few, (x_test[y_test >= 5], y_test[y_test >= 5] - 5)
+
+
 def _dataset(x, y, batch_size, seed):
     import tensorflow as tf
 
