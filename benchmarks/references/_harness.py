@@ -169,6 +169,13 @@ def mlp(features=16, hidden=32, classes=4, name="mlp", activation="softmax"):
     )
 
 
+def split_mlp(features=16, hidden=32, classes=4):
+    """`mlp(...)` as `(feature_extractor, classifier)`: its hidden layer, and its output layer on those features."""
+    network = mlp(features, hidden, classes)
+    return (keras.Sequential([keras.Input((features,)), network.layers[0]], name="features"),
+            keras.Sequential([keras.Input((hidden,)), network.layers[1]], name="classifier"))
+
+
 def twin(model):
     """A copy of `model` with the same weights (a new set of variables)."""
     copy = keras.models.clone_model(model)

@@ -26,12 +26,13 @@ from benchmarks.references import penalties
 from benchmarks.references import semi_supervised
 from benchmarks.references import ssl_learners
 from benchmarks.references import test_time
+from benchmarks.references import two_players
 from benchmarks.table import Row
 
 GOAL = 1.05
 PAIRS = [
     adversarial.PAIR, *discrepancy.PAIRS, semi_supervised.PAIR, *ssl_learners.PAIRS, distillation.PAIR,
-    generative.PAIR, l2sp.PAIR, *penalties.PAIRS, *test_time.PAIRS, group_lr.MLP,
+    generative.PAIR, l2sp.PAIR, *penalties.PAIRS, *test_time.PAIRS, group_lr.MLP, *two_players.PAIRS,
 ]
 LARGE_PAIRS = [group_lr.MOBILENET]  # full runs only: its tracing alone takes longer than a quick run
 

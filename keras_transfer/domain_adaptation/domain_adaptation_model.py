@@ -245,8 +245,10 @@ class DomainAdaptationModel(TransferModel, keras.Model):
         labelled = (x["labelled_target"], x["labelled_target_labels"]) if "labelled_target" in x else None
         return x["source"], x.get("target"), labelled, y, sample_weight
 
-    def _task_loss(self, x_source, y, y_pred, sample_weight, labelled, labelled_pred):
-        """The compiled loss on the source batch, joined by the labelled target batch (weighted) when there is one."""
+    def _task_loss(self, x_source, y, y_pred, sample_weight, labelled, labelled_pred, joined_pred=None):
+        """The compiled loss on the source batch, joined by the labelled target batch (weighted) when there is one.
+
+        `joined_pred`: the source rows' predictions then the labelled rows', when already one tensor."""
         weight = self.labelled_target_weight
         if labelled is None or weight == 0.0:
             return self._compute_loss(x=x_source, y=y, y_pred=y_pred, sample_weight=sample_weight, training=True)
@@ -256,9 +258,9 @@ class DomainAdaptationModel(TransferModel, keras.Model):
             source_weight = ops.ones((n_source,)) if sample_weight is None else ops.reshape(sample_weight, (-1,))
             sample_weight = ops.concatenate(
                 [ops.cast(source_weight, "float32"), ops.full((ops.shape(labels)[0],), weight, "float32")], axis=0)
-        return self._compute_loss(x=x_source, y=ops.concatenate([y, labels], axis=0),
-                                  y_pred=ops.concatenate([y_pred, labelled_pred], axis=0), sample_weight=sample_weight,
-                                  training=True)
+        joined_pred = ops.concatenate([y_pred, labelled_pred], axis=0) if joined_pred is None else joined_pred
+        return self._compute_loss(x=x_source, y=ops.concatenate([y, labels], axis=0), y_pred=joined_pred,
+                                  sample_weight=sample_weight, training=True)
 
     def _alignment_loss(self, features, predictions, n_source, training, labelled=None):
         """`(loss, domain_accuracy or None)` of the alignment (a hook: WDGRL trains its critic here)."""
@@ -281,9 +283,11 @@ class DomainAdaptationModel(TransferModel, keras.Model):
                 features = ops.concatenate([self.feature_extractor(x, training=True) for x in parts], axis=0)
             predictions = self.classifier(features, training=True)
             y_pred = predictions[:n_source]
-            task_loss = self._task_loss(x_source, y, y_pred, sample_weight, labelled, predictions[n_domains:])
+            task_loss = self._task_loss(x_source, y, y_pred, sample_weight, labelled, predictions[n_domains:],
+                                        joined_pred=predictions if x_target is None else None)  # source, labelled
             loss = ops.cast(task_loss, "float32")
-            domain_features, domain_predictions = features[:n_domains], predictions[:n_domains]
+            domain_features, domain_predictions = (features, predictions) if labelled is None else (  # no slice
+                features[:n_domains], predictions[:n_domains])
             if self.alignment is not None:
                 # CCSA's pairs: the source labels, the labelled target features and their labels
                 pairs = {"labelled": (y, features[n_domains:], labelled[1])} if self.needs_labelled else {}

@@ -6,11 +6,13 @@ overhead ratio compares the same method), a reference that does other math
 is refused, and the quick entry yields one row per path.
 """
 
+import keras
 import pytest
 
 from benchmarks.references import _harness
 from benchmarks.references import group_lr
 from benchmarks.references import semi_supervised
+from benchmarks.references import two_players
 from benchmarks.suite import overhead
 
 
@@ -32,6 +34,20 @@ def test_a_reference_with_other_math_is_refused(monkeypatch):
     monkeypatch.setattr(semi_supervised.HandFixMatch, "__init__", stricter)
     with pytest.raises(RuntimeError, match="does not do the package's math"):
         _harness.warm_up(semi_supervised.PAIR, steps=6)
+
+
+def test_wdgrl_reference_needs_the_packages_interpolation_weights(monkeypatch):
+    # The quick entry checks the reference seeded as the package (equal weights); its
+    # interpolation weights drawn from another seed make other weights.
+    original = two_players.HandWDGRL.__init__
+
+    def other_seed(self, *args):
+        original(self, *args)
+        self.seeds = keras.random.SeedGenerator(two_players.SEED + 1)
+
+    monkeypatch.setattr(two_players.HandWDGRL, "__init__", other_seed)
+    with pytest.raises(RuntimeError, match="does not do the package's math"):
+        _harness.warm_up(two_players.WDGRL, steps=2)
 
 
 def test_a_pair_that_does_not_train_is_refused():
