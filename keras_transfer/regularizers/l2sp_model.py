@@ -235,7 +235,7 @@ def apply_l2sp(model, alpha=0.1, beta=0.01, *, new_groups="head", groups=None):
     >>> model = keras_transfer.build_classifier(
     ...     "vgg16", 2, weights=None, input_shape=(32, 32, 3), freeze=False)
     >>> model = keras_transfer.regularizers.apply_l2sp(model, alpha=0.1, beta=0.01)
-    >>> model.compile("adam", "sparse_categorical_crossentropy", jit_compile=True)
+    >>> model.compile("adam", "sparse_categorical_crossentropy", jit_compile=False)
     >>> _ = model.fit(np.zeros((2, 32, 32, 3)), np.array([0, 1]), verbose=0)
     >>> list(model.layer_groups)[-1]
     'head'

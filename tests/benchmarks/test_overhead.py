@@ -16,6 +16,7 @@ from benchmarks.references import two_players
 from benchmarks.suite import overhead
 
 
+@pytest.mark.large  # slow (15-45 s); the default run stays under its budget
 def test_quick_entry_measures_every_path_against_a_matching_reference():
     rows = overhead.run(quick=True)
     assert [row.measure for row in rows] == [f"ms per step: {pair.name}" for pair in overhead.PAIRS]

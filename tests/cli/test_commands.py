@@ -210,6 +210,7 @@ def text_files(tmp_path_factory):
     return root, preset, texts, labels
 
 
+@pytest.mark.large  # slow (15-45 s); the default run stays under its budget
 def test_fit_evaluate_and_export_a_text_strategy(text_files, tmp_path, capsys):
     root, preset, texts, labels = text_files
     out = tmp_path / "text_report"

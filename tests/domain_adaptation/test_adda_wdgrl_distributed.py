@@ -8,6 +8,8 @@ slice), so two replicas must match one device drawing the whole batch.
 
 import textwrap
 
+import pytest
+
 from tests.distributed import run_distributed
 from tests.distributed.test_mirrored_parity import HELPERS
 
@@ -38,5 +40,6 @@ assert 0.0 < history["domain_accuracy"][-1] <= 1.0
 """
 
 
+@pytest.mark.large  # slow (15-45 s); the default run stays under its budget
 def test_wdgrl_and_adda_match_a_single_device_run():
     run_distributed(HELPERS + textwrap.dedent(BODY) + 'print("OK")\n')

@@ -1,5 +1,7 @@
 """CCSA and labelled target batches under MirroredStrategy over two logical CPUs match one device."""
 
+import pytest
+
 from tests.distributed import run_distributed
 
 BODY = """
@@ -35,5 +37,6 @@ print("OK")
 """
 
 
+@pytest.mark.large  # slow (15-45 s); the default run stays under its budget
 def test_labelled_target_batches_on_two_replicas_match_one_device():
     run_distributed(BODY)

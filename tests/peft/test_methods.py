@@ -140,6 +140,7 @@ class TestBadInput:
             kt.peft.merge(_base())
 
 
+@pytest.mark.large  # slow (15-45 s); the default run stays under its budget
 def test_dora_with_lora_plus_under_mirrored_strategy_matches_one_device():
     run_distributed(
         """

@@ -105,6 +105,7 @@ class TestSHOT(TestCase):
         assert all(np.isfinite(v).all() for v in history.values())
         assert shot.predict(_blobs(8, SHIFT, 5)[0], verbose=0).dtype == np.float32
 
+    @pytest.mark.large  # slow (15-45 s); the default run stays under its budget
     def test_mirrored_strategy(self):
         run_distributed("""
             from tests.test_time.test_shot import SHIFT, _blobs, _source_model
