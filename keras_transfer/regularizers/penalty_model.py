@@ -15,6 +15,7 @@ from keras import ops
 
 from keras_transfer import _checks
 from keras_transfer.data import checks
+from keras_transfer.groups.naming import layer_groups
 from keras_transfer.models import _outputs
 from keras_transfer.models.transfer_model import TransferModel
 
@@ -101,6 +102,15 @@ class PenaltyModel(TransferModel, keras.Model):
 
     def call(self, inputs, training=False):
         return self.model(inputs, training=training)
+
+    @property
+    def layer_groups(self):
+        """The wrapped model's groups, so `FreezeSchedule` and `DiscriminativeLR` address its stages.
+
+        Without it the wrapper's own graph would be one group holding every
+        weight (the new head included) and a second, empty `"head"`.
+        """
+        return layer_groups(self.model)
 
     # === The step ===
 
