@@ -117,6 +117,14 @@ def adapt_fmmd(problem, seed, kernel="linear"):
     return lambda x: predict(x * mask)
 
 
+def ours_fmmd(problem, seed, kernel="linear"):
+    """`MMDFeatureSelection` (closed form with the linear kernel), then the same network as `adapt_fmmd`."""
+    selector = kt.domain_adaptation.MMDFeatureSelection(kernel=kernel).fit(problem.x_source, problem.x_target)
+    mask = selector.selected_features_.reshape(problem.x_source.shape[1:]).astype("float32")
+    predict = source_only(problem, seed, x_source=problem.x_source * mask)
+    return lambda x: predict(x * mask)
+
+
 def ours_mmd(problem, seed, weight=1.0):
     enc, head, _ = problems.networks(problem, seed)
     model = kt.models.DomainAdaptationModel(enc, head, kt.losses.MMD(), alignment_weight=weight, joint_forward=False)

@@ -120,7 +120,7 @@ class TestFeatureAugmentation(TestCase):
 
 
 class TestTransformsContract(TestCase):
-    @pytest.mark.parametrize("make", [DA.CORALTransform, DA.SubspaceAlignment, lambda: DA.TCA(n_components=2),
+    @pytest.mark.parametrize("make", [DA.CORALTransform, DA.SubspaceAlignment, lambda: DA.TCA(n_components=2), DA.MMDFeatureSelection,
                                       DA.FeatureAugmentation])
     def test_params_clone_and_bad_input(self, make):
         from sklearn.base import clone
