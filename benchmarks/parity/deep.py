@@ -76,11 +76,12 @@ def adapt_cdan(problem, seed, lambda_=1.0):
     return _adapt_fit(model, problem)
 
 
-def ours_cdan(problem, seed, lambda_=1.0):
+def ours_cdan(problem, seed, lambda_=1.0, prediction_gradient=False):
     """CDAN+E with the exact multilinear map (ADAPT's too below 4,096 dimensions); ADAPT normalises the entropy
     weights within each domain and halves them, which is our weighted per-domain mean: `alignment_weight=1`."""
     enc, head, disc = problems.networks(problem, seed, discriminator_inputs=64 * problem.num_classes)
-    alignment = _with_weights(kt.layers.ConditionalDomainAdversarialHead((64,), lambda_=lambda_), disc,
+    alignment = _with_weights(kt.layers.ConditionalDomainAdversarialHead(
+        (64,), lambda_=lambda_, prediction_gradient=prediction_gradient), disc,
                               [(None, 64), (None, problem.num_classes)])
     model = kt.models.DomainAdaptationModel(enc, head, alignment, alignment_weight=1.0, joint_forward=False)
     return _ours_fit(model, problem, seed)

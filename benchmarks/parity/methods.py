@@ -50,6 +50,11 @@ METHODS = [
     Method("cdan", deep.ours_cdan, deep.adapt_cdan, "CDAN(lambda_=1, entropy=True)",
            notes="CDAN+E, exact multilinear map; ADAPT also sends the domain gradient through the class "
                  "predictions and the entropy weights into the encoder, ours stops it there (as the paper's code)"),
+    Method("cdan_prediction_gradient", functools.partial(deep.ours_cdan, prediction_gradient=True),
+           deep.adapt_cdan, "CDAN(lambda_=1, entropy=True)", pairs=("moons", "digits"),
+           notes="as cdan, ours with ConditionalDomainAdversarialHead(prediction_gradient=True): the reversed domain "
+                 "gradient also reaches the classifier through the predictions, as in ADAPT (its entropy weights "
+                 "still carry no gradient here)"),
     Method("deepcoral", deep.ours_coral, deep.adapt_deepcoral, "DeepCORAL(lambda_=1)",
            notes="same CORAL term; ADAPT 0.4.5 trains its encoder on the CORAL term alone (the task loss reaches "
                  "only the task network), ours on task + CORAL as in the paper"),

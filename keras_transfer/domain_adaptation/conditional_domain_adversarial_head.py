@@ -31,9 +31,12 @@ class ConditionalDomainAdversarialHead(keras.layers.Layer):
     With `entropy_conditioning=True` (CDAN+E), `DomainAdaptationModel`
     weights each sample's domain loss by `1 + exp(-H(p))` (normalised within
     each domain), so confident predictions count more
-    (`entropy_weights(predictions)` computes them). The predictions are not
-    trained by the domain loss (their gradient is stopped), as in most
-    implementations; only the features receive the reversed gradient.
+    (`entropy_weights(predictions)` computes them). By default the
+    predictions are not trained by the domain loss (their gradient is
+    stopped), as in the paper's code and TLlib; only the features receive the
+    reversed gradient. `prediction_gradient=True` also sends the reversed
+    gradient through the predictions into the classifier (and, through it,
+    the features), as ADAPT's `CDAN` does.
 
     Args:
         hidden_units: int or list of ints, sizes of the hidden layers.
@@ -49,6 +52,8 @@ class ConditionalDomainAdversarialHead(keras.layers.Layer):
             applied) rather than probabilities. Defaults to `False`.
         seed: int, seed of the random matrices of the randomized map.
             Defaults to `0`.
+        prediction_gradient: bool, whether the reversed domain gradient
+            also flows through the predictions. Defaults to `False`.
 
     Call arguments:
         inputs: `[features (batch, d), predictions (batch, num_classes)]`.
@@ -78,6 +83,7 @@ class ConditionalDomainAdversarialHead(keras.layers.Layer):
         multilinear_dim=None,
         from_logits=False,
         seed=0,
+        prediction_gradient=False,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -92,6 +98,9 @@ class ConditionalDomainAdversarialHead(keras.layers.Layer):
             raise _checks.invalid("from_logits", "a bool", from_logits, error=TypeError)
         self.from_logits = from_logits
         self.seed = _checks.check_int("seed", seed)
+        if not isinstance(prediction_gradient, bool):
+            raise _checks.invalid("prediction_gradient", "a bool", prediction_gradient, error=TypeError)
+        self.prediction_gradient = prediction_gradient
         self.gradient_reversal = GradientReversal(self.lambda_, name="gradient_reversal")
         self._mlp, self.domain_logit = build_mlp(self, self.hidden_units, self.dropout)
 
@@ -135,7 +144,8 @@ class ConditionalDomainAdversarialHead(keras.layers.Layer):
 
     def multilinear_map(self, features, predictions):
         """The map `features (x) predictions` fed to the domain classifier."""
-        p = ops.stop_gradient(self._probabilities(predictions))
+        p = self._probabilities(predictions)
+        p = p if self.prediction_gradient else ops.stop_gradient(p)
         f = ops.cast(features, "float32")
         if self.multilinear_dim is None:
             outer = ops.expand_dims(f, 2) * ops.expand_dims(p, 1)
@@ -161,4 +171,5 @@ class ConditionalDomainAdversarialHead(keras.layers.Layer):
             "multilinear_dim": self.multilinear_dim,
             "from_logits": self.from_logits,
             "seed": self.seed,
+            "prediction_gradient": self.prediction_gradient,
         }

@@ -78,8 +78,9 @@ def importance_weights(
       `[0, 1000]` whose weighted source kernel mean matches the target's (a
       quadratic program, solved exactly here by projected gradient; sources
       above 1,000 points are solved in chunks of 1,000, as ADAPT does, so
-      memory stays bounded); Gaussian kernel of width `sigma` (the median
-      pairwise distance by default);
+      memory stays bounded); Gaussian kernel of width `sigma` (half the
+      median pairwise distance by default, close to ADAPT's `gamma = 1 / d`
+      on standardised inputs);
     - `"nearest_neighbors"` (Loog 2012): how many target points fall closest
       to each source point;
     - `"discriminator"` (as ADAPT's IWC): the odds of a logistic-regression
@@ -103,7 +104,7 @@ def importance_weights(
             inputs to features first.
         relative: RuLSIF's mixing weight in [0, 1). Defaults to `0.5`.
         sigma: KMM's kernel width (on the standardised inputs), or `None`
-            for the median heuristic; only with `method="kmm"`.
+            for half the median pairwise distance; only with `method="kmm"`.
         batch_size: batch size of `feature_extractor.predict`.
         seed: seeds the choice of kernel centres and folds. Defaults to `0`.
         return_details: also return a dict of what was chosen (`sigma`,

@@ -84,6 +84,21 @@ class TestConditionalDomainAdversarialHead(TestCase):
         self.assertAllClose(tape.gradient(logits, f), -2.0 * tape.gradient(plain, f), atol=1e-6)
         assert tape.gradient(logits, p) is None
 
+    def test_prediction_gradient_reaches_the_predictions_reversed(self):
+        head = kt.layers.ConditionalDomainAdversarialHead((8,), lambda_=2.0, prediction_gradient=True)
+        f = tf.constant(RNG.normal(size=(4, 5)).astype("float32"))
+        p = tf.constant(softmax(RNG.normal(size=(4, 3))).astype("float32"))
+        with tf.GradientTape(persistent=True) as tape:
+            tape.watch([f, p])
+            logits = head([f, p])
+            mapped = tf.reshape(f[:, :, None] * p[:, None, :], (4, 15))  # the outer product, gradient kept
+            plain = run_mlp(head._mlp, head.domain_logit, mapped, False)
+        self.assertAllClose(tape.gradient(logits, p), -2.0 * tape.gradient(plain, p), atol=1e-6)
+        self.assertAllClose(tape.gradient(logits, f), -2.0 * tape.gradient(plain, f), atol=1e-6)
+        assert float(tf.reduce_max(tf.abs(tape.gradient(logits, p)))) > 0
+        assert head.get_config()["prediction_gradient"] is True
+        assert type(head).from_config(head.get_config()).prediction_gradient is True
+
     def test_saving_keeps_the_random_matrices(self):
         inputs = [keras.Input((5,)), keras.Input((3,))]
         head = kt.layers.ConditionalDomainAdversarialHead((4,), multilinear_dim=6, entropy_conditioning=False)
@@ -96,6 +111,8 @@ class TestConditionalDomainAdversarialHead(TestCase):
     def test_bad_arguments(self):
         with pytest.raises(TypeError, match="`entropy_conditioning`"):
             kt.layers.ConditionalDomainAdversarialHead(entropy_conditioning="yes")
+        with pytest.raises(TypeError, match=r"`prediction_gradient`.*a bool.*Received: prediction_gradient=1"):
+            kt.layers.ConditionalDomainAdversarialHead(prediction_gradient=1)
         with pytest.raises(ValueError, match="`multilinear_dim`"):
             kt.layers.ConditionalDomainAdversarialHead(multilinear_dim=0)
         with pytest.raises(ValueError, match=r"`inputs`.*\[features"):
