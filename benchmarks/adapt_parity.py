@@ -30,6 +30,7 @@ the moons in a minute.
     nohup nice -n 10 python -m benchmarks.adapt_parity > parity.log 2>&1 &   # full: writes benchmarks/results/
     python -m benchmarks.adapt_parity --pairs moons --methods dann,cdan --seeds 0,1,2
     python -m benchmarks.adapt_parity --summarize benchmarks/results/adapt_parity.jsonl   # tables of saved records
+    python -m benchmarks.adapt_parity --summarize all --output benchmarks/results/adapt_parity.md   # the committed page
 
 Needs ADAPT beside the package (not a dependency):
 `pip install "adapt==0.4.5" cvxopt -c constraints.txt` (`--no-deps` if pip wants to change TensorFlow or Keras).
@@ -57,6 +58,12 @@ from benchmarks.parity import report  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 OUTPUT = os.path.join(HERE, "results", "adapt_parity.md")
+# `--summarize all`: every committed run, oldest first (a later record replaces an earlier one; the KMM rows of the
+# first file used the median width, replaced by adapt_parity_kmm's half-median default).
+RECORD_FILES = ["adapt_parity", "adapt_parity_moons_more_seeds", "adapt_parity_mcd_mdd", "adapt_parity_adda_wdgrl",
+                "adapt_parity_adda_wdgrl_run2", "adapt_parity_ccsa_shallow", "adapt_parity_digits_seeds12",
+                "adapt_parity_digits_instance", "adapt_parity_fmmd", "adapt_parity_kmm", "adapt_parity_cdan_gradient",
+                "adapt_parity_fmnist"]
 
 
 def run_one(fn, problem, seed, options):
@@ -126,13 +133,18 @@ def main(argv=None):
     parser.add_argument("--fmnist-epochs", type=int, default=2)
     parser.add_argument("--output", default=OUTPUT, help="the Markdown page ('-': print only); records beside it")
     parser.add_argument("--summarize", nargs="+", metavar="JSONL",
-                        help="the page of saved records (several runs merged); written to --output if given")
+                        help="the page of saved records (several runs merged: a later file's record replaces an "
+                             "earlier one of the same pair, method, seed and library); written to --output if given")
     args = parser.parse_args(argv)
     warnings.filterwarnings("ignore")
     methods = method_table.get([m for m in args.methods.split(",") if m])
     argv = sys.argv[1:] if argv is None else argv
     if args.summarize:
-        lines = [json.loads(line) for path in args.summarize for line in open(path) if line.strip()]
+        paths = ([os.path.join(HERE, "results", name + ".jsonl") for name in RECORD_FILES]
+                 if args.summarize == ["all"] else args.summarize)
+        lines = [json.loads(line) for path in paths for line in open(path) if line.strip()]
+        latest = {(r["pair"], r["method"], r["seed"], r["library"]): r for r in lines if "method" in r}
+        lines = [line for line in lines if "method" not in line] + list(latest.values())  # later files win
         text = page(lines, methods)
         print(text)
         if "--output" in argv and args.output != "-":

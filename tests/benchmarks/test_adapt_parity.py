@@ -1,5 +1,7 @@
 """The parity benchmark compares like with like: our DANN twin of ADAPT's moves every weight as ADAPT's does."""
 
+import json
+
 import keras
 import numpy as np
 import pytest
@@ -64,3 +66,22 @@ def test_adapts_deepcoral_trains_its_encoder_on_the_coral_term_alone():
     for before, after in zip(encoder.get_weights(), model.encoder_.get_weights()):
         np.testing.assert_array_equal(before, after)
     assert max(np.abs(b - a).max() for b, a in zip(task.get_weights(), model.task_.get_weights())) > 1e-3
+
+
+def test_summarize_merges_runs_later_files_replacing_earlier_records(tmp_path, capsys):
+    from benchmarks import adapt_parity
+
+    def record(acc, seed=0, library="ours"):
+        return {"pair": "moons", "method": "dann", "seed": seed, "library": library, "acc": acc, "val_acc": acc,
+                "seconds": 1.0, "cpu_seconds": 1.0}
+
+    run = {"run": {"command": "x", "date": "d", "load_start": "0"}}
+    settings = {"pair_settings": {"moons": "two moons"}}
+    old, new = tmp_path / "old.jsonl", tmp_path / "new.jsonl"
+    old.write_text("\n".join(json.dumps(r) for r in [run, settings, record(0.1), record(0.5, library="adapt"),
+                                                      record(0.3, seed=1)]) + "\n")
+    new.write_text("\n".join(json.dumps(r) for r in [run, record(0.9)]) + "\n")
+    adapt_parity.main(["--summarize", str(old), str(new), "--methods", "dann"])
+    page = capsys.readouterr().out
+    row = next(line for line in page.splitlines() if line.startswith("| dann |"))
+    assert "| 0.900 | 0.500 |" in row, row  # seed 0: the later record (0.9) against ADAPT's; seed 1 has no ADAPT run
