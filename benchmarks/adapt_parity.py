@@ -63,7 +63,7 @@ OUTPUT = os.path.join(HERE, "results", "adapt_parity.md")
 RECORD_FILES = ["adapt_parity", "adapt_parity_moons_more_seeds", "adapt_parity_mcd_mdd", "adapt_parity_adda_wdgrl",
                 "adapt_parity_adda_wdgrl_run2", "adapt_parity_ccsa_shallow", "adapt_parity_digits_seeds12",
                 "adapt_parity_digits_instance", "adapt_parity_fmmd", "adapt_parity_kmm", "adapt_parity_cdan_gradient",
-                "adapt_parity_fmnist"]
+                "adapt_parity_moons_dann", "adapt_parity_fmnist"]
 
 
 def run_one(fn, problem, seed, options):
