@@ -174,7 +174,7 @@ def method_rows(rows, pair, seeds, method):
         picks, lost = [], []
         for seed in seeds:
             pool = candidates(rows, pair, seed, method, last_only)
-            if not pool:
+            if not any(weight > 0 for weight, _, _ in pool):  # the method did not run on this pair and seed
                 continue
             value = (lambda c: c[2] if c[2] is not None else -1.0) if key == "reverse" else (lambda c: c[1][key])
             usable = [c for c in pool if np.isfinite(value(c))]
