@@ -5,6 +5,7 @@ import pytest
 from benchmarks.suite import cli_start
 
 
+@pytest.mark.large  # slow (10-25 s); the feature keeps default tests
 def test_commands_run_and_rows_compare_each_to_python(monkeypatch):
     commands = cli_start.commands()
     assert commands["keras-transfer --help"][-1] == "--help"

@@ -225,14 +225,17 @@ def _run(group, names):
     return run_distributed(HELPERS + textwrap.dedent(group) + calls + 'print("OK")\n')
 
 
+@pytest.mark.large  # slow (10-25 s); the feature keeps default tests
 def test_classifier_strategies_match_a_single_device_run():
     _run(CLASSIFIER, ["frozen", "fine_tune"])
 
 
+@pytest.mark.large  # slow (10-25 s); the feature keeps default tests
 def test_domain_adaptation_alignments_match_a_single_device_run():
     _run(DOMAIN_ADAPTATION, ["mmd", "coral", "cdan_e", "jan", "regularizers"])
 
 
+@pytest.mark.large  # slow (10-25 s); the feature keeps default tests
 def test_ssl_generative_and_distillation_match_a_single_device_run():
     _run(SSL, ["fixmatch", "pseudo_pretrainer", "distiller_auxiliary"])
 

@@ -269,7 +269,7 @@ def _run(case, spe):
 
 # `large` (skipped by default), to keep this file under 90 s on 2 cores: variants of models
 # the default run covers, drawing their random numbers the same way.
-LARGE = {"FixMatch + PseudoSSLGenerator", "Distiller (shared)", "DomainAdaptationModel (MDD)"}
+LARGE = {"FixMatch + PseudoSSLGenerator", "Distiller (shared)", "DomainAdaptationModel (MDD)", "FlexMatch", "UDA"}
 
 
 @pytest.mark.parametrize(

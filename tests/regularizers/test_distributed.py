@@ -1,5 +1,7 @@
 """L2-SP inside MirroredStrategy (two logical CPUs) matches a single-device run."""
 
+import pytest
+
 from tests.distributed import run_distributed
 
 
@@ -76,6 +78,7 @@ print("OK")
 """
 
 
+@pytest.mark.large  # slow (10-25 s); the feature keeps default tests
 def test_lwf_co_tuning_and_delta_match_a_single_device_run():
     from tests.distributed.test_mirrored_parity import HELPERS
 

@@ -149,6 +149,7 @@ class TestBuildTextClassifier(TestCase):
         layer = keras.layers.TFSMLayer(path, call_endpoint="serve")
         self.assertAllClose(layer(tf.constant(TEXTS[:2])), expected[:2], atol=1e-5)
 
+    @pytest.mark.large  # slow (15-25 s); the feature keeps default tests
     def test_export_saved_model_serves_raw_strings(self, tiny_preset):
         model = kt.build_text_classifier(tiny_preset, 3)
         path = self.tmp_path_str("text_export")

@@ -52,6 +52,7 @@ class TestTextDistillation(TestCase):
         for before, after in zip(teacher_before, _weights(teacher)):
             np.testing.assert_array_equal(before, after)
 
+    @pytest.mark.large  # slow (15-25 s); the feature keeps default tests
     def test_shared_tokenizer_tokenizes_once_and_trains_the_student(self, tiny_preset_no_dropout):
         texts, labels = sentiment_texts(16, seed=2)
         teacher = kt.build_text_classifier(tiny_preset_no_dropout, 2, freeze=False)
