@@ -4,6 +4,7 @@ import numpy as np
 
 from keras_transfer import _checks
 from keras_transfer.api_export import keras_transfer_export
+from keras_transfer.domain_adaptation._density_ratio import squared_distances
 from keras_transfer.domain_adaptation._feature_transform import FeatureTransform
 
 KERNELS = ("linear", "rbf")
@@ -20,8 +21,7 @@ def rbf_objective(joint, signs, gamma):
 
     def objective(w):
         scaled = joint * np.sqrt(np.maximum(w, 0.0))
-        norms = (scaled ** 2).sum(axis=1)
-        kernel = np.exp(-gamma * np.maximum(norms[:, None] + norms[None, :] - 2.0 * scaled @ scaled.T, 0.0))
+        kernel = np.exp(-gamma * squared_distances(scaled, scaled))
         a = signs[:, None] * signs[None, :] * kernel  # MMD² = sum(a)
         rows = a.sum(axis=1)
         # d sum(a) / d w_k = -gamma * sum_ij a_ij (x_ik - x_jk)² = -2 gamma (x_k² . rows - x_k . (a x_k))
@@ -126,9 +126,7 @@ class MMDFeatureSelection(FeatureTransform):
         joint = np.concatenate([source, target])
         gamma = self.gamma
         if gamma is None:
-            norms = (joint ** 2).sum(axis=1)
-            mean_d2 = np.maximum(norms[:, None] + norms[None, :] - 2.0 * joint @ joint.T, 0.0).mean()
-            gamma = 1.0 / max(mean_d2, 1e-12)
+            gamma = 1.0 / max(squared_distances(joint, joint).mean(), 1e-12)
         objective = rbf_objective(joint, _joint_weights(len(source), len(target)), gamma)
         negative = lambda w: tuple(-v for v in objective(w))  # noqa: E731
         d = joint.shape[1]
